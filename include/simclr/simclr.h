@@ -14,5 +14,6 @@
 #include "simclr/log.h"
 #include "simclr/alloc.h"
 #include "simclr/threads.h"
+#include "simclr/image.h"
 
 #endif /* SIMCLR_SIMCLR_H */
