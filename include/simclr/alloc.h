@@ -37,8 +37,8 @@ SIMCLR_BEGIN_DECLS
  * @param realloc_fn Reallocation function.
  * @param free_fn    Release function.
  * @param user       Passed unchanged to the three functions; may be NULL.
- * @return ::SIMCLR_OK; ::SIMCLR_ERR_INVALID_ARGUMENT if only some of the
- *         functions are NULL; ::SIMCLR_ERR_STATE if memory from the
+ * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT if only some of the
+ *         functions are NULL; SIMCLR_ERR_STATE if memory from the
  *         current allocator is still in use.
  */
 SIMCLR_API simclr_status simclr_set_allocator(simclr_malloc_fn malloc_fn,
@@ -51,6 +51,8 @@ SIMCLR_API simclr_status simclr_set_allocator(simclr_malloc_fn malloc_fn,
  *
  * Useful in tests to prove that every allocation was released.
  * Thread-safe. Since 0.1.
+ *
+ * @return The count of blocks allocated through the hooks and not freed.
  */
 SIMCLR_API size_t simclr_live_allocations(void);
 

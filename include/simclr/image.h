@@ -40,10 +40,10 @@ SIMCLR_BEGIN_DECLS
  * @param height   Rows, at least 1.
  * @param channels 1 or 3.
  * @param out      Receives the image; set to NULL on failure. Not NULL.
- * @return ::SIMCLR_OK; ::SIMCLR_ERR_INVALID_ARGUMENT for a zero size, a
+ * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a zero size, a
  *         channel count other than 1 or 3 or a NULL @p out;
- *         ::SIMCLR_ERR_LIMIT if the byte count overflows;
- *         ::SIMCLR_ERR_NOMEM.
+ *         SIMCLR_ERR_LIMIT if the byte count overflows;
+ *         SIMCLR_ERR_NOMEM.
  */
 SIMCLR_API simclr_status simclr_image_create(uint32_t width, uint32_t height,
                                              uint32_t channels,
@@ -53,6 +53,8 @@ SIMCLR_API simclr_status simclr_image_create(uint32_t width, uint32_t height,
  * @brief Release an image made by the library. NULL is ignored.
  *
  * Must not be given a caller-filled struct. Since 0.1.
+ *
+ * @param image An image from simclr_image_create() or a decoder, or NULL.
  */
 SIMCLR_API void simclr_image_destroy(simclr_image *image);
 

@@ -48,8 +48,8 @@ SIMCLR_BEGIN_DECLS
  *                  (silent unless `SIMCLR_VERBOSE` is set).
  * @param user      Passed unchanged to @p fn; may be NULL.
  * @param max_level The most verbose level delivered.
- * @return ::SIMCLR_OK, or ::SIMCLR_ERR_INVALID_ARGUMENT if @p max_level is
- *         not a ::simclr_log_level.
+ * @return SIMCLR_OK, or SIMCLR_ERR_INVALID_ARGUMENT if @p max_level is
+ *         not a simclr_log_level.
  */
 SIMCLR_API simclr_status simclr_set_log_callback(simclr_log_fn fn, void *user,
                                                  simclr_log_level max_level);

@@ -2,7 +2,7 @@
  * @file status.h
  * @brief Status codes returned by every libsimclr call, and error detail.
  *
- * Every fallible function returns a ::simclr_status. The numbers are part
+ * Every fallible function returns a simclr_status. The numbers are part
  * of the ABI: they are pinned and never reused. A status says what kind of
  * failure happened; the detail text (which file, which tensor, what size)
  * is kept by the handle that failed and can be read with that handle's
@@ -40,7 +40,9 @@
 
 /** @brief Result of a libsimclr call. 0 is success, everything else a failure. */
 typedef enum simclr_status {
+/** @cond INTERNAL */
 #define SIMCLR_STATUS_ENUM_(name, value, text) name = value,
+/** @endcond */
     SIMCLR_STATUS_TABLE(SIMCLR_STATUS_ENUM_)
 #undef SIMCLR_STATUS_ENUM_
 } simclr_status;

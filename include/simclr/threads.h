@@ -21,12 +21,14 @@ SIMCLR_BEGIN_DECLS
  *
  * @param n Thread count, 1 to 1024; 0 restores the default (the number
  *          of online processors, or `SIMCLR_NUM_THREADS` if set).
- * @return ::SIMCLR_OK or ::SIMCLR_ERR_INVALID_ARGUMENT.
+ * @return SIMCLR_OK or SIMCLR_ERR_INVALID_ARGUMENT.
  */
 SIMCLR_API simclr_status simclr_set_num_threads(int n);
 
 /**
  * @brief The thread count in force. Thread-safe. Since 0.1.
+ *
+ * @return The count set with simclr_set_num_threads(), or the default.
  */
 SIMCLR_API int simclr_get_num_threads(void);
 

@@ -22,8 +22,10 @@
     (SIMCLR_VERSION_MAJOR * 10000 + SIMCLR_VERSION_MINOR * 100 +               \
      SIMCLR_VERSION_PATCH)
 
+/** @cond INTERNAL */
 #define SIMCLR_VERSION_STRINGIFY_(x) #x
 #define SIMCLR_VERSION_STRINGIFY(x) SIMCLR_VERSION_STRINGIFY_(x)
+/** @endcond */
 /** The version as text, "MAJOR.MINOR.PATCH". */
 #define SIMCLR_VERSION_STRING                                                  \
     SIMCLR_VERSION_STRINGIFY(SIMCLR_VERSION_MAJOR)                             \

@@ -1,0 +1,115 @@
+/*
+ * Out-of-memory behaviour: every creation path is run with an allocator
+ * that fails the N-th allocation, for N = 1, 2, ... until the call
+ * succeeds. Each failure must return SIMCLR_ERR_NOMEM and leave no
+ * allocation behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "simclr/simclr.h"
+
+static long allocations_left; /* fail once this reaches zero; <0: never */
+
+static int take_allocation(void)
+{
+    if (allocations_left < 0)
+        return 1;
+    if (allocations_left == 0)
+        return 0;
+    allocations_left--;
+    return 1;
+}
+
+static void *failing_malloc(void *user, size_t size)
+{
+    (void)user;
+    return take_allocation() ? malloc(size) : NULL;
+}
+
+static void *failing_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    return take_allocation() ? realloc(ptr, size) : NULL;
+}
+
+static void failing_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+/* A creation path: make something, check it, release it. */
+typedef simclr_status (*scenario_fn)(void);
+
+static simclr_status make_image(void)
+{
+    simclr_image *image;
+    simclr_status st = simclr_image_create(640, 480, 3, &image);
+
+    if (st == SIMCLR_OK)
+        simclr_image_destroy(image);
+    return st;
+}
+
+static const struct {
+    const char *name;
+    scenario_fn run;
+} scenarios[] = {
+    {"image_create", make_image},
+};
+
+static void run_until_success(const char *name, scenario_fn run)
+{
+    long n;
+
+    for (n = 0; n < 100000; n++) {
+        simclr_status st;
+
+        allocations_left = n;
+        st = run();
+        if (simclr_live_allocations() != 0)
+            fail_msg("%s: %zu allocations leaked after failing allocation "
+                     "%ld", name, simclr_live_allocations(), n + 1);
+        if (st == SIMCLR_OK) {
+            printf("# %s: succeeded once %ld allocations were allowed\n",
+                   name, n);
+            return;
+        }
+        if (st != SIMCLR_ERR_NOMEM)
+            fail_msg("%s: failing allocation %ld gave %s (%s), not "
+                     "SIMCLR_ERR_NOMEM", name, n + 1, simclr_status_name(st),
+                     simclr_last_error());
+    }
+    fail_msg("%s: never succeeded", name);
+}
+
+static void test_every_scenario(void **state)
+{
+    size_t i;
+
+    (void)state;
+    assert_int_equal(simclr_set_allocator(failing_malloc, failing_realloc,
+                                          failing_free, NULL),
+                     SIMCLR_OK);
+    for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        run_until_success(scenarios[i].name, scenarios[i].run);
+    allocations_left = -1;
+    assert_int_equal(simclr_set_allocator(NULL, NULL, NULL, NULL), SIMCLR_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_scenario),
+    };
+
+    allocations_left = -1;
+    return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
+}
