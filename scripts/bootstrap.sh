@@ -1,11 +1,15 @@
 #!/bin/sh
 # Install every Debian package that building, testing and the demo need.
 # Safe to run again: apt-get skips what is already installed.
+#
+# Debian's oneDNN is built with its OpenCL runtime, and its CMake
+# configuration looks for the OpenCL headers and loader: without
+# ocl-icd-opencl-dev meson cannot find oneDNN at all.
 set -eu
 
 packages="
   build-essential pkg-config meson ninja-build cmake clang
-  libdnnl-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libjson-c-dev
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libpng-dev libjpeg62-turbo-dev zlib1g-dev libjson-c-dev
   libcmocka-dev
   libopenmpi-dev openmpi-bin
   abigail-tools doxygen valgrind
