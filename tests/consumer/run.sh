@@ -33,3 +33,13 @@ if ldd "$work/consumer-static" | grep -q libsimclr; then
 fi
 "$work/consumer-static"
 echo "consumer: shared and static builds ran"
+
+# The README's example must build and run exactly as printed there.
+readme="$source_dir/../../README.md"
+awk '/^```c$/ { on = 1; next } /^```$/ { if (on) exit } on' "$readme" \
+    > "$work/readme_example.c"
+[ -s "$work/readme_example.c" ] || { echo "no C example in README.md"; exit 1; }
+$cc -Wall -Wextra -Werror -o "$work/readme_example" "$work/readme_example.c" \
+    $(pkg-config --cflags --libs simclr)
+LD_LIBRARY_PATH="$libdir" "$work/readme_example"
+echo "consumer: the README example ran"
