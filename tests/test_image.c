@@ -5,6 +5,7 @@
  * (tests/data/images/reference.tsv, from tests/ref/gen_image.py), and the
  * options, limits, errors, writer and thread safety behave as documented.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -502,6 +503,44 @@ static void test_truncated(void **state)
     assert_non_null(strstr(simclr_last_error(), "truncated"));
 }
 
+/* Inputs the fuzzer found: each is refused, without large allocations. */
+static void test_fuzz_crashers(void **state)
+{
+    char dir[512];
+    struct dirent *e;
+    int checked = 0;
+    DIR *d;
+
+    (void)state;
+    data_path(dir, sizeof(dir), "fuzz-crashers");
+    d = opendir(dir);
+    assert_non_null(d);
+    assert_int_equal(simclr_set_allocator(track_malloc, track_realloc,
+                                          track_free, NULL),
+                     SIMCLR_OK);
+    while ((e = readdir(d)) != NULL) {
+        char path[1024];
+        simclr_decode_options opts;
+        simclr_image *im = NULL;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        simclr_decode_options_init(&opts);
+        opts.lenient = 1;
+        largest_request = 0;
+        if (simclr_image_decode_file(path, &opts, &im) == SIMCLR_OK)
+            fail_msg("%s decoded", e->d_name);
+        if (largest_request > 64u << 20)
+            fail_msg("%s: an allocation of %zu bytes", e->d_name,
+                     largest_request);
+        checked++;
+    }
+    closedir(d);
+    assert_int_equal(simclr_set_allocator(NULL, NULL, NULL, NULL), SIMCLR_OK);
+    assert_true(checked >= 2);
+}
+
 /* ---- arguments and messages ---------------------------------------------- */
 
 static void test_errors(void **state)
@@ -682,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_huge_claims_rejected_fast),
         cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_fuzz_crashers),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_write_png_round_trip),
         cmocka_unit_test(test_threads),

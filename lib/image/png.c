@@ -26,6 +26,12 @@
  * bytes holds at most about 1032 * n bytes of rows. */
 #define DEFLATE_MAX_RATIO 1032u
 
+/* Ancillary chunks (text, profiles) larger than this are skipped, and at
+ * most this many of them are kept: libpng would otherwise allocate
+ * whatever length a chunk header claims, before reading its data. */
+#define MAX_CHUNK_BYTES (16u << 20)
+#define MAX_CHUNK_COUNT 1000u
+
 typedef struct png_ctx {
     const simclr__decode_job *job;
     png_structp png;
@@ -44,6 +50,33 @@ static uint32_t read_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
            (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Every chunk must fit in the data: libpng allocates a buffer of the
+ * length a chunk header claims before it reads the chunk, so a few bytes
+ * could otherwise ask for gigabytes.
+ */
+static simclr_status check_chunks(const simclr__decode_job *job)
+{
+    size_t offset = 8;
+
+    while (job->size - offset >= 12) {
+        uint32_t length = read_be32(job->data + offset);
+        const uint8_t *type = job->data + offset + 4;
+
+        if (length > job->size - offset - 12)
+            return simclr__decode_fail(
+                job, FORMAT, SIMCLR_ERR_CORRUPT,
+                "truncated: chunk %.4s at byte %zu claims %u bytes, %zu "
+                "remain",
+                (const char *)type, offset, length, job->size - offset - 12);
+        if (memcmp(type, "IEND", 4) == 0)
+            return SIMCLR_OK;
+        offset += 12 + (size_t)length;
+    }
+    return simclr__decode_fail(job, FORMAT, SIMCLR_ERR_CORRUPT,
+                               "truncated: no IEND chunk");
 }
 
 /* Validate the signature and IHDR ourselves, for clear messages and an
@@ -88,6 +121,8 @@ static simclr_status check_header(const simclr__decode_job *job)
                                    depth, color);
     if (simclr__check_size(job, FORMAT, width, height) != SIMCLR_OK)
         return SIMCLR_ERR_LIMIT;
+    if (check_chunks(job) != SIMCLR_OK)
+        return SIMCLR_ERR_CORRUPT;
 
     /* Refuse a header that claims more rows than the file's bytes can
      * inflate to, before any pixel memory is allocated. */
@@ -182,6 +217,8 @@ static SIMCLR__NOINLINE simclr_status decode_steps(png_ctx *ctx)
 
     png_set_read_fn(ctx->png, ctx, on_read);
     png_set_user_limits(ctx->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_set_chunk_malloc_max(ctx->png, MAX_CHUNK_BYTES);
+    png_set_chunk_cache_max(ctx->png, MAX_CHUNK_COUNT);
     png_read_info(ctx->png, ctx->info);
     width = png_get_image_width(ctx->png, ctx->info);
     height = png_get_image_height(ctx->png, ctx->info);
