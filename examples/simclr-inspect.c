@@ -81,8 +81,7 @@ int main(int argc, char **argv)
             unsigned long v = strtoul(argv[++i], &end, 10);
 
             if (*end || v > 0xffffffffUL) {
-                fprintf(stderr, "simclr-inspect: bad --max-side %s\n",
-                        argv[i]);
+                fprintf(stderr, "simclr-inspect: bad --max-side %s\n", argv[i]);
                 return 2;
             }
             opts.max_side = (uint32_t)v;

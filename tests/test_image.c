@@ -172,8 +172,7 @@ static void check_verdict(char **f, int *checked)
      * image it returns is complete. */
     if (strcmp(result, "ok_with_warnings") == 0) {
         opts.lenient = 1;
-        if (simclr_image_decode_memory(bytes, size, &opts, &im) ==
-            SIMCLR_OK) {
+        if (simclr_image_decode_memory(bytes, size, &opts, &im) == SIMCLR_OK) {
             assert_int_equal(im->width, (uint32_t)atoi(f[3]));
             assert_int_equal(im->height, (uint32_t)atoi(f[4]));
             simclr_image_destroy(im);
@@ -227,17 +226,16 @@ static void check_reference(char **f)
     opts.color = strcmp(f[1], "gray") == 0  ? SIMCLR_COLOR_GRAY
                  : strcmp(f[1], "rgb") == 0 ? SIMCLR_COLOR_RGB
                                             : SIMCLR_COLOR_KEEP;
-    opts.alpha = strcmp(f[2], "drop") == 0 ? SIMCLR_ALPHA_DROP
-                                           : SIMCLR_ALPHA_COMPOSITE;
+    opts.alpha =
+        strcmp(f[2], "drop") == 0 ? SIMCLR_ALPHA_DROP : SIMCLR_ALPHA_COMPOSITE;
     opts.max_side = (uint32_t)atoi(f[3]);
-    snprintf(what, sizeof(what), "%s %s %s max_side %s", rel, f[1], f[2],
-             f[3]);
+    snprintf(what, sizeof(what), "%s %s %s max_side %s", rel, f[1], f[2], f[3]);
     im = decode(rel, &opts);
     if (im->width != (uint32_t)atoi(f[4]) ||
         im->height != (uint32_t)atoi(f[5]) ||
         im->channels != (uint32_t)atoi(f[6]))
-        fail_msg("%s: %ux%u %u, Pillow %sx%s %s", what, im->width,
-                 im->height, im->channels, f[4], f[5], f[6]);
+        fail_msg("%s: %ux%u %u, Pillow %sx%s %s", what, im->width, im->height,
+                 im->channels, f[4], f[5], f[6]);
     if (strcmp(f[9], "-") == 0) {
         char hash[32];
 
@@ -257,8 +255,8 @@ static void check_reference(char **f)
         assert_int_equal(size, (size_t)im->width * im->height * im->channels);
         for (i = 0; i < size; i++)
             if (abs((int)ref[i] - (int)im->data[i]) > tol)
-                fail_msg("%s: byte %zu is %u, Pillow %u (tolerance %d)", rel,
-                         i, im->data[i], ref[i], tol);
+                fail_msg("%s: byte %zu is %u, Pillow %u (tolerance %d)", rel, i,
+                         im->data[i], ref[i], tol);
         free(ref);
     }
     simclr_image_destroy(im);
@@ -447,9 +445,9 @@ static void test_huge_claims_rejected_fast(void **state)
     size_t i;
 
     (void)state;
-    assert_int_equal(simclr_set_allocator(track_malloc, track_realloc,
-                                          track_free, NULL),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_set_allocator(track_malloc, track_realloc, track_free, NULL),
+        SIMCLR_OK);
     for (i = 0; i < 2; i++) {
         char path[512];
         simclr_image *im = NULL;
@@ -515,9 +513,9 @@ static void test_fuzz_crashers(void **state)
     data_path(dir, sizeof(dir), "fuzz-crashers");
     d = opendir(dir);
     assert_non_null(d);
-    assert_int_equal(simclr_set_allocator(track_malloc, track_realloc,
-                                          track_free, NULL),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_set_allocator(track_malloc, track_realloc, track_free, NULL),
+        SIMCLR_OK);
     while ((e = readdir(d)) != NULL) {
         char path[1024];
         simclr_decode_options opts;
@@ -546,17 +544,16 @@ static void test_fuzz_crashers(void **state)
 static void test_errors(void **state)
 {
     static const uint8_t zero_width[] = {
-        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,  'I',
-        'H',  'D', 'R', 0,   0,    0,    0,    0,    0, 0, 1, 8,   0,
-        0,    0,   0,   0,   0,    0,    0,    0,    0, 0, 0, 0,   0};
+        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',
+        'H',  'D', 'R', 0,   0,    0,    0,    0,    0, 0, 1, 8,  0,
+        0,    0,   0,   0,   0,    0,    0,    0,    0, 0, 0, 0,  0};
     simclr_decode_options opts;
     simclr_image *im = (simclr_image *)&opts;
 
     (void)state;
-    assert_int_equal(simclr_image_decode_memory(zero_width,
-                                                sizeof(zero_width), NULL,
-                                                &im),
-                     SIMCLR_ERR_CORRUPT);
+    assert_int_equal(
+        simclr_image_decode_memory(zero_width, sizeof(zero_width), NULL, &im),
+        SIMCLR_ERR_CORRUPT);
     assert_null(im);
     assert_string_equal(simclr_last_error(),
                         "memory buffer: PNG: IHDR: invalid width 0");
@@ -566,33 +563,28 @@ static void test_errors(void **state)
     assert_int_equal(simclr_image_decode_memory(zero_width, 0, NULL, &im),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(
-        simclr_image_decode_memory(zero_width, sizeof(zero_width), NULL,
-                                   NULL),
+        simclr_image_decode_memory(zero_width, sizeof(zero_width), NULL, NULL),
         SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_image_decode_file(NULL, NULL, &im),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_image_decode_memory("GIF89a", 6, NULL, &im),
                      SIMCLR_ERR_UNSUPPORTED);
     assert_non_null(strstr(simclr_last_error(), "unknown format"));
-    assert_int_equal(simclr_image_decode_file("/nonexistent/x.png", NULL,
-                                              &im),
+    assert_int_equal(simclr_image_decode_file("/nonexistent/x.png", NULL, &im),
                      SIMCLR_ERR_IO);
     assert_non_null(strstr(simclr_last_error(), "/nonexistent/x.png"));
-    assert_int_equal(simclr_image_decode_file(DATA, NULL, &im),
-                     SIMCLR_ERR_IO);
+    assert_int_equal(simclr_image_decode_file(DATA, NULL, &im), SIMCLR_ERR_IO);
 
     simclr_decode_options_init(&opts);
     opts.size = 8;
-    assert_int_equal(simclr_image_decode_memory(zero_width,
-                                                sizeof(zero_width), &opts,
-                                                &im),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(
+        simclr_image_decode_memory(zero_width, sizeof(zero_width), &opts, &im),
+        SIMCLR_ERR_INVALID_ARGUMENT);
     simclr_decode_options_init(&opts);
     opts.color = (simclr_color_mode)7;
-    assert_int_equal(simclr_image_decode_memory(zero_width,
-                                                sizeof(zero_width), &opts,
-                                                &im),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(
+        simclr_image_decode_memory(zero_width, sizeof(zero_width), &opts, &im),
+        SIMCLR_ERR_INVALID_ARGUMENT);
 
     assert_int_equal(simclr_image_detect(zero_width, 8), SIMCLR_FORMAT_PNG);
     assert_int_equal(simclr_image_detect("\xff\xd8\xff", 3),
@@ -600,14 +592,14 @@ static void test_errors(void **state)
     assert_int_equal(simclr_image_detect("\xff", 1), SIMCLR_FORMAT_UNKNOWN);
     assert_int_equal(simclr_image_detect(NULL, 0), SIMCLR_FORMAT_UNKNOWN);
     assert_string_equal(simclr_image_format_name(SIMCLR_FORMAT_PNG), "PNG");
-    assert_string_equal(simclr_image_format_name(SIMCLR_FORMAT_JPEG),
-                        "JPEG");
+    assert_string_equal(simclr_image_format_name(SIMCLR_FORMAT_JPEG), "JPEG");
     assert_string_equal(simclr_image_format_name((simclr_image_format)9),
                         "unknown");
     simclr_decode_options_init(NULL);
 }
 
-/* ---- the PNG writer ------------------------------------------------------- */
+/* ---- the PNG writer -------------------------------------------------------
+ */
 
 static void test_write_png_round_trip(void **state)
 {
@@ -624,8 +616,7 @@ static void test_write_png_round_trip(void **state)
 
         /* The second write replaces the first file whole. */
         assert_int_equal(simclr_image_write_png(src, out), SIMCLR_OK);
-        assert_int_equal(simclr_image_decode_file(out, NULL, &back),
-                         SIMCLR_OK);
+        assert_int_equal(simclr_image_decode_file(out, NULL, &back), SIMCLR_OK);
         assert_same_pixels(src, back, files[i]);
         simclr_image_destroy(src);
         simclr_image_destroy(back);
@@ -636,8 +627,7 @@ static void test_write_png_round_trip(void **state)
         simclr_image view = {px, 2, 2, 3, 8}, *back = NULL;
 
         assert_int_equal(simclr_image_write_png(&view, out), SIMCLR_OK);
-        assert_int_equal(simclr_image_decode_file(out, NULL, &back),
-                         SIMCLR_OK);
+        assert_int_equal(simclr_image_decode_file(out, NULL, &back), SIMCLR_OK);
         assert_same_pixels(&view, back, "strided view");
         simclr_image_destroy(back);
         view.channels = 2;
@@ -657,7 +647,8 @@ static void test_write_png_round_trip(void **state)
     assert_int_equal(simclr_live_allocations(), 0);
 }
 
-/* ---- threads ---------------------------------------------------------------- */
+/* ---- threads ----------------------------------------------------------------
+ */
 
 typedef struct thread_job {
     const char *rel;
@@ -699,9 +690,8 @@ static void test_threads(void **state)
         simclr_image_destroy(im);
     }
     for (i = 0; i < 3; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL,
-                                        decode_repeatedly, &jobs[i]),
-                         0);
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, decode_repeatedly, &jobs[i]), 0);
     for (i = 0; i < 3; i++) {
         pthread_join(threads[i], NULL);
         assert_int_equal(jobs[i].failures, 0);

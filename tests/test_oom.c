@@ -79,8 +79,7 @@ static void load_encoded(void)
         FILE *f;
         long n;
 
-        snprintf(path, sizeof(path), "%s/%s", SIMCLR_TEST_DATA,
-                 encoded[i].rel);
+        snprintf(path, sizeof(path), "%s/%s", SIMCLR_TEST_DATA, encoded[i].rel);
         f = fopen(path, "rb");
         assert_non_null(f);
         fseek(f, 0, SEEK_END);
@@ -151,16 +150,17 @@ static void run_until_success(const char *name, scenario_fn run)
         st = run();
         if (simclr_live_allocations() != 0)
             fail_msg("%s: %zu allocations leaked after failing allocation "
-                     "%ld", name, simclr_live_allocations(), n + 1);
+                     "%ld",
+                     name, simclr_live_allocations(), n + 1);
         if (st == SIMCLR_OK) {
-            printf("# %s: succeeded once %ld allocations were allowed\n",
-                   name, n);
+            printf("# %s: succeeded once %ld allocations were allowed\n", name,
+                   n);
             return;
         }
         if (st != SIMCLR_ERR_NOMEM)
             fail_msg("%s: failing allocation %ld gave %s (%s), not "
-                     "SIMCLR_ERR_NOMEM", name, n + 1, simclr_status_name(st),
-                     simclr_last_error());
+                     "SIMCLR_ERR_NOMEM",
+                     name, n + 1, simclr_status_name(st), simclr_last_error());
     }
     fail_msg("%s: never succeeded", name);
 }

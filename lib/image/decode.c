@@ -68,8 +68,7 @@ simclr_status simclr__decode_fail(const simclr__decode_job *job,
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-    return simclr__fail(NULL, status, "%s: %s: %s", job->name, format,
-                        reason);
+    return simclr__fail(NULL, status, "%s: %s: %s", job->name, format, reason);
 }
 
 simclr_status simclr__check_size(const simclr__decode_job *job,
@@ -77,10 +76,9 @@ simclr_status simclr__check_size(const simclr__decode_job *job,
                                  uint64_t height)
 {
     if (width == 0 || height == 0)
-        return simclr__decode_fail(job, format, SIMCLR_ERR_CORRUPT,
-                                   "invalid size %llux%llu",
-                                   (unsigned long long)width,
-                                   (unsigned long long)height);
+        return simclr__decode_fail(
+            job, format, SIMCLR_ERR_CORRUPT, "invalid size %llux%llu",
+            (unsigned long long)width, (unsigned long long)height);
     /* Both are below 2^32, so the product fits in 64 bits. */
     if (width * height > job->max_pixels)
         return simclr__decode_fail(
@@ -181,9 +179,8 @@ static simclr_status resolve_options(const simclr_decode_options *opts,
     job->color = opts->color;
     job->alpha = opts->alpha;
     memcpy(job->background, opts->background, 3);
-    job->background_gray = simclr__luma(opts->background[0],
-                                        opts->background[1],
-                                        opts->background[2]);
+    job->background_gray = simclr__luma(
+        opts->background[0], opts->background[1], opts->background[2]);
     job->max_pixels =
         opts->max_pixels ? opts->max_pixels : SIMCLR_IMAGE_DEFAULT_MAX_PIXELS;
     job->max_side = opts->max_side;
@@ -234,8 +231,7 @@ simclr_status simclr_image_decode_memory(const void *data, size_t size,
 }
 
 /* Read a regular file whole into a new buffer. */
-static simclr_status read_file(const char *path, uint8_t **data,
-                               size_t *size)
+static simclr_status read_file(const char *path, uint8_t **data, size_t *size)
 {
     char why[128];
     struct stat info;
@@ -255,9 +251,8 @@ static simclr_status read_file(const char *path, uint8_t **data,
     }
     if (info.st_size == 0 || (uint64_t)info.st_size > SIZE_MAX) {
         fclose(f);
-        return simclr__fail(NULL, SIMCLR_ERR_CORRUPT,
-                            "%s: the file is %s", path,
-                            info.st_size == 0 ? "empty" : "too large");
+        return simclr__fail(NULL, SIMCLR_ERR_CORRUPT, "%s: the file is %s",
+                            path, info.st_size == 0 ? "empty" : "too large");
     }
     buf = simclr__malloc((size_t)info.st_size);
     if (!buf) {

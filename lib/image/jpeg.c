@@ -37,9 +37,9 @@ typedef struct jpeg_ctx {
     struct jpeg_error_mgr err;
     struct jpeg_progress_mgr progress;
     jmp_buf jmp;
-    int created;           /* cinfo needs jpeg_destroy_decompress */
+    int created; /* cinfo needs jpeg_destroy_decompress */
     unsigned warnings;
-    simclr_status status;  /* of the failure that longjmp'd */
+    simclr_status status; /* of the failure that longjmp'd */
     char message[JMSG_LENGTH_MAX + 64];
     uint8_t *row;          /* CMYK output: one row of 4 samples */
     simclr_image *decoded; /* as stored, before orientation */
@@ -133,9 +133,9 @@ static unsigned read_u16(const uint8_t *p, int little)
 
 static uint32_t read_u32(const uint8_t *p, int little)
 {
-    return little ? (uint32_t)read_u16(p, 1) | (uint32_t)read_u16(p + 2, 1)
-                                                   << 16
-                  : (uint32_t)read_u16(p, 0) << 16 | read_u16(p + 2, 0);
+    return little
+               ? (uint32_t)read_u16(p, 1) | (uint32_t)read_u16(p + 2, 1) << 16
+               : (uint32_t)read_u16(p, 0) << 16 | read_u16(p + 2, 0);
 }
 
 /* The Orientation tag (0x0112) of IFD0 in an APP1 "Exif" payload; 1 when
@@ -247,8 +247,7 @@ static void choose_scale(j_decompress_ptr cinfo, uint32_t max_side)
     for (n = 1; n <= 8; n++) {
         cinfo->scale_num = n;
         jpeg_calc_output_dimensions(cinfo);
-        if (cinfo->output_width >= max_side ||
-            cinfo->output_height >= max_side)
+        if (cinfo->output_width >= max_side || cinfo->output_height >= max_side)
             return;
     }
 }
@@ -319,8 +318,7 @@ static simclr_status read_pixels(jpeg_ctx *ctx, simclr_image *dst, int cmyk)
 }
 
 /* Pick libjpeg's output colour space; *cmyk when we convert ourselves. */
-static simclr_status choose_color(jpeg_ctx *ctx, unsigned *channels,
-                                  int *cmyk)
+static simclr_status choose_color(jpeg_ctx *ctx, unsigned *channels, int *cmyk)
 {
     j_decompress_ptr cinfo = &ctx->cinfo;
 
@@ -396,8 +394,7 @@ static SIMCLR__NOINLINE simclr_status decode_steps(jpeg_ctx *ctx)
     st = simclr_image_create(cinfo->output_width, cinfo->output_height,
                              channels, &ctx->decoded);
     if (st != SIMCLR_OK)
-        return simclr__decode_fail(job, FORMAT, st, "%s",
-                                   simclr_last_error());
+        return simclr__decode_fail(job, FORMAT, st, "%s", simclr_last_error());
     st = read_pixels(ctx, ctx->decoded, cmyk);
     if (st != SIMCLR_OK)
         return st;
@@ -413,8 +410,7 @@ static SIMCLR__NOINLINE simclr_status decode_steps(jpeg_ctx *ctx)
                              swap ? ctx->decoded->width : ctx->decoded->height,
                              channels, &ctx->image);
     if (st != SIMCLR_OK)
-        return simclr__decode_fail(job, FORMAT, st, "%s",
-                                   simclr_last_error());
+        return simclr__decode_fail(job, FORMAT, st, "%s", simclr_last_error());
     apply_orientation(ctx->decoded, orientation, ctx->image);
     return SIMCLR_OK;
 }

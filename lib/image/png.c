@@ -36,20 +36,20 @@ typedef struct png_ctx {
     const simclr__decode_job *job;
     png_structp png;
     png_infop info;
-    size_t offset;         /* read position in job->data */
-    int out_of_memory;     /* an allocation failed: report NOMEM */
-    char message[256];     /* libpng's error text */
-    simclr_status status;  /* set before a png_error of our own */
-    uint8_t *rows;         /* interlaced images: all rows, expanded */
-    png_bytep *row_ptrs;   /* into rows */
-    uint8_t *row;          /* non-interlaced images: one expanded row */
-    simclr_image *image;   /* the result */
+    size_t offset;        /* read position in job->data */
+    int out_of_memory;    /* an allocation failed: report NOMEM */
+    char message[256];    /* libpng's error text */
+    simclr_status status; /* set before a png_error of our own */
+    uint8_t *rows;        /* interlaced images: all rows, expanded */
+    png_bytep *row_ptrs;  /* into rows */
+    uint8_t *row;         /* non-interlaced images: one expanded row */
+    simclr_image *image;  /* the result */
 } png_ctx;
 
 static uint32_t read_be32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
 }
 
 /*
@@ -127,7 +127,10 @@ static simclr_status check_header(const simclr__decode_job *job)
     /* Refuse a header that claims more rows than the file's bytes can
      * inflate to, before any pixel memory is allocated. */
     raw_bits = (uint64_t)width * depth *
-               (color == 2 ? 3 : color == 4 ? 2 : color == 6 ? 4 : 1);
+               (color == 2   ? 3
+                : color == 4 ? 2
+                : color == 6 ? 4
+                             : 1);
     row_bytes = (raw_bits + 7) / 8 + 1; /* + the filter byte */
     if (job->size < ((uint64_t)1 << 50) &&
         (uint64_t)job->size * DEFLATE_MAX_RATIO / height < row_bytes)
@@ -188,8 +191,7 @@ static void on_read(png_structp png, png_bytep dst, size_t length)
 /* ---- decoding -------------------------------------------------------- */
 
 /* Set up the expansions to 8-bit gray, GA, RGB or RGBA. */
-static void set_transforms(png_ctx *ctx, int *source_is_gray,
-                           int *interlaced)
+static void set_transforms(png_ctx *ctx, int *source_is_gray, int *interlaced)
 {
     png_structp png = ctx->png;
     png_infop info = ctx->info;
@@ -233,8 +235,7 @@ static SIMCLR__NOINLINE simclr_status decode_steps(png_ctx *ctx)
 
     st = simclr_image_create(width, height, dst_channels, &ctx->image);
     if (st != SIMCLR_OK)
-        return simclr__decode_fail(job, FORMAT, st, "%s",
-                                   simclr_last_error());
+        return simclr__decode_fail(job, FORMAT, st, "%s", simclr_last_error());
 
     if (interlaced) {
         /* Adam7 needs every row in memory until the last pass. */

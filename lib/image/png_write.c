@@ -75,8 +75,7 @@ static int encode(write_ctx *ctx)
     return 0;
 }
 
-static simclr_status write_to(write_ctx *ctx, const char *path,
-                              const char *tmp)
+static simclr_status write_to(write_ctx *ctx, const char *path, const char *tmp)
 {
     char why[128];
     int failed;
@@ -88,16 +87,14 @@ static simclr_status write_to(write_ctx *ctx, const char *path,
     if (!ctx->png || !ctx->info) {
         png_destroy_write_struct(ctx->png ? &ctx->png : NULL, NULL);
         return simclr__fail(NULL, SIMCLR_ERR_NOMEM,
-                            "%s: PNG: cannot create the libpng encoder",
-                            path);
+                            "%s: PNG: cannot create the libpng encoder", path);
     }
     failed = encode(ctx);
     png_destroy_write_struct(&ctx->png, &ctx->info);
     if (failed)
-        return simclr__fail(NULL,
-                            ctx->out_of_memory ? SIMCLR_ERR_NOMEM
-                                               : SIMCLR_ERR_IO,
-                            "%s: PNG: %s", path, ctx->message);
+        return simclr__fail(
+            NULL, ctx->out_of_memory ? SIMCLR_ERR_NOMEM : SIMCLR_ERR_IO,
+            "%s: PNG: %s", path, ctx->message);
     if (fflush(ctx->file) != 0 || fsync(fileno(ctx->file)) != 0)
         return simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot write %s: %s",
                             path, tmp, strerror_r(errno, why, sizeof(why)));
@@ -124,8 +121,8 @@ simclr_status simclr_image_write_png(const simclr_image *image,
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "%s: PNG: cannot write a %ux%u image with %u "
                             "channels and stride %zu",
-                            path, image->width, image->height,
-                            image->channels, image->stride);
+                            path, image->width, image->height, image->channels,
+                            image->stride);
 
     len = strlen(path);
     tmp = simclr__malloc(len + sizeof(suffix));
@@ -136,8 +133,8 @@ simclr_status simclr_image_write_png(const simclr_image *image,
     memcpy(tmp + len, suffix, sizeof(suffix));
     fd = mkstemp(tmp);
     if (fd < 0) {
-        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot create %s: %s",
-                          path, tmp, strerror_r(errno, why, sizeof(why)));
+        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot create %s: %s", path,
+                          tmp, strerror_r(errno, why, sizeof(why)));
         simclr__free(tmp);
         return st;
     }
@@ -146,8 +143,8 @@ simclr_status simclr_image_write_png(const simclr_image *image,
     ctx.image = image;
     ctx.file = fdopen(fd, "wb");
     if (!ctx.file) {
-        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot open %s: %s",
-                          path, tmp, strerror_r(errno, why, sizeof(why)));
+        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot open %s: %s", path,
+                          tmp, strerror_r(errno, why, sizeof(why)));
         close(fd);
     } else {
         st = write_to(&ctx, path, tmp);
@@ -156,8 +153,8 @@ simclr_status simclr_image_write_png(const simclr_image *image,
                               path, tmp, strerror_r(errno, why, sizeof(why)));
     }
     if (st == SIMCLR_OK && rename(tmp, path) != 0)
-        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot rename %s: %s",
-                          path, tmp, strerror_r(errno, why, sizeof(why)));
+        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot rename %s: %s", path,
+                          tmp, strerror_r(errno, why, sizeof(why)));
     if (st != SIMCLR_OK)
         unlink(tmp);
     simclr__free(tmp);

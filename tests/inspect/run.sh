@@ -31,8 +31,9 @@ status=0
 "$inspect" "$data/pngsuite/xd0n2c08.png" "$data/jpeg/testorig.jpg" \
     > "$tmp/out" || status=$?
 [ "$status" -eq 1 ] || fail "exit status $status for a bad file, not 1"
-grep -q "^$data/pngsuite/xd0n2c08.png: error: .*PNG: IHDR: invalid bit depth 0$" \
-    "$tmp/out" || fail "no error line: $(cat "$tmp/out")"
+bad="$data/pngsuite/xd0n2c08.png"
+grep -q "^$bad: error: .*PNG: IHDR: invalid bit depth 0$" "$tmp/out" ||
+    fail "no error line: $(cat "$tmp/out")"
 grep -q "testorig.jpg: JPEG 227x149 3$" "$tmp/out" || fail "good file lost"
 
 # Usage errors exit 2; --help exits 0.
