@@ -21,6 +21,8 @@ Run with Debian's interpreter: /usr/bin/python3 tests/ref/gen_image.py
 import io
 import os
 import struct
+import subprocess
+import tempfile
 import zlib
 
 import numpy as np
@@ -75,6 +77,13 @@ def write_generated():
     Image.fromarray(cmyk, 'CMYK').save(os.path.join(GEN, 'cmyk.jpg'),
                                        quality=95)
 
+    # YCCK, which Pillow cannot write: a small libjpeg program does.
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, 'make_ycck')
+        subprocess.run(['cc', '-o', exe, os.path.join(HERE, 'make_ycck.c'),
+                        '-ljpeg'], check=True)
+        subprocess.run([exe, os.path.join(GEN, 'ycck.jpg')], check=True)
+
     # Truncated copies of good files.
     for src, dst in (('jpeg/testorig.jpg', 'truncated.jpg'),
                      ('pngsuite/basn2c08.png', 'truncated.png')):
@@ -105,6 +114,7 @@ def write_generated():
     rows = [('gray16_levels.png', 'png', 'ok', 4, 1, 1, '16-bit gray'),
             ('progressive.jpg', 'jpeg', 'ok', 40, 24, 3, 'progressive'),
             ('cmyk.jpg', 'jpeg', 'ok', 40, 24, 4, 'adobe cmyk'),
+            ('ycck.jpg', 'jpeg', 'ok', 40, 24, 4, 'adobe ycck'),
             ('truncated.jpg', 'jpeg', 'ok_with_warnings', 227, 149, 3,
              'truncated'),
             ('truncated.png', 'png', 'reject', '-', '-', '-', 'truncated'),
@@ -228,6 +238,7 @@ PNG_SAMPLE_PREFIXES = ('bas', 'bg', 'tb', 'tp', 'tm', 'ts', 'f', 'cs', 'oi',
 JPEG_SAMPLE = ['jpeg/testorig.jpg', 'jpeg/testimgp.jpg',
                'jpeg/testimgari.jpg', 'jpeg/testimggray.jpg',
                'jpeg/testimgint.jpg', 'generated/cmyk.jpg',
+               'generated/ycck.jpg',
                'generated/progressive.jpg'] + [
                    'generated/exif_%d.jpg' % n for n in range(1, 9)]
 
