@@ -410,6 +410,13 @@ static void test_limits(void **state)
                      SIMCLR_ERR_LIMIT);
     assert_non_null(strstr(simclr_last_error(), "scans"));
     assert_null(im);
+
+    /* No limit at all is a valid choice too. */
+    simclr_decode_options_init(&opts);
+    opts.max_pixels = UINT64_MAX;
+    assert_int_equal(simclr_image_decode_file(path, &opts, &im), SIMCLR_OK);
+    assert_int_equal(im->width, 227);
+    simclr_image_destroy(im);
 }
 
 /* Largest single allocation the library asked for. */

@@ -379,9 +379,10 @@ static SIMCLR__NOINLINE simclr_status decode_steps(jpeg_ctx *ctx)
     /* libjpeg's whole-image coefficient buffers (progressive and
      * multi-scan files) take about 2 bytes per sample; a file needing
      * more than the pixel limit implies is refused instead of served. */
-    memory = job->max_pixels * 8u + ((uint64_t)64 << 20);
-    cinfo->mem->max_memory_to_use =
-        memory > (uint64_t)LONG_MAX ? LONG_MAX : (long)memory;
+    memory = (uint64_t)LONG_MAX;
+    if (job->max_pixels < ((uint64_t)LONG_MAX >> 4))
+        memory = job->max_pixels * 8u + ((uint64_t)64 << 20);
+    cinfo->mem->max_memory_to_use = (long)memory;
 
     st = choose_color(ctx, &channels, &cmyk);
     if (st != SIMCLR_OK)
