@@ -198,7 +198,8 @@ SIMCLR_API const char *simclr_image_format_name(simclr_image_format f);
  *
  * The file is written to a temporary name in the same folder, flushed to
  * disk and renamed over @p path, so an existing file is either replaced
- * whole or left as it was.
+ * whole or left as it was. A replaced file keeps its permissions; a new
+ * one gets 0644.
  *
  * Thread-safe for different paths. Since 0.1.
  *

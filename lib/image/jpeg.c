@@ -107,6 +107,13 @@ static void on_emit_message(j_common_ptr cinfo, int msg_level)
     longjmp(ctx->jmp, 1);
 }
 
+/* Both callers of output_message are replaced, but it must never print
+ * should libjpeg reach it another way. */
+static void on_output_message(j_common_ptr cinfo)
+{
+    (void)cinfo;
+}
+
 /* Called between scans and rows; enforces the scan cap. */
 static void on_progress(j_common_ptr cinfo)
 {
@@ -361,6 +368,7 @@ static SIMCLR__NOINLINE simclr_status decode_steps(jpeg_ctx *ctx)
     cinfo->err = jpeg_std_error(&ctx->err);
     ctx->err.error_exit = on_error_exit;
     ctx->err.emit_message = on_emit_message;
+    ctx->err.output_message = on_output_message;
     /* jpeg_create_decompress keeps err and client_data, and the error
      * handlers need both from the start. */
     cinfo->client_data = ctx;

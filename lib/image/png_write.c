@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "simclr/image.h"
@@ -137,6 +138,14 @@ simclr_status simclr_image_write_png(const simclr_image *image,
                           tmp, strerror_r(errno, why, sizeof(why)));
         simclr__free(tmp);
         return st;
+    }
+
+    /* mkstemp makes the file private; give it the replaced file's mode,
+     * or the usual one for a new file. */
+    {
+        struct stat old;
+
+        fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644);
     }
 
     memset(&ctx, 0, sizeof(ctx));
