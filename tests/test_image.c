@@ -23,7 +23,7 @@
 
 #define DATA SIMCLR_TEST_DATA "/images"
 
-/* ---- helpers ---------------------------------------------------------- */
+/* ---- utilities -------------------------------------------------------- */
 
 static void data_path(char *buf, size_t n, const char *rel)
 {
