@@ -8,7 +8,7 @@
 set -eu
 
 packages="
-  build-essential pkg-config meson ninja-build cmake clang
+  build-essential pkg-config meson ninja-build cmake clang libclang-rt-14-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libpng-dev libjpeg62-turbo-dev zlib1g-dev libjson-c-dev
   libcmocka-dev
   libopenmpi-dev openmpi-bin

@@ -58,11 +58,85 @@ static simclr_status make_image(void)
     return st;
 }
 
+/* Encoded test images, read before the failing allocator is installed. */
+static struct {
+    const char *rel;
+    uint8_t *data;
+    size_t size;
+} encoded[] = {
+    {"images/pngsuite/basi6a08.png", NULL, 0}, /* interlaced, alpha */
+    {"images/pngsuite/basn3p04.png", NULL, 0}, /* palette */
+    {"images/generated/exif_6.jpg", NULL, 0},  /* rotated */
+    {"images/generated/cmyk.jpg", NULL, 0},
+};
+
+static void load_encoded(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(encoded) / sizeof(encoded[0]); i++) {
+        char path[512];
+        FILE *f;
+        long n;
+
+        snprintf(path, sizeof(path), "%s/%s", SIMCLR_TEST_DATA, encoded[i].rel);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        encoded[i].data = malloc((size_t)n);
+        assert_non_null(encoded[i].data);
+        assert_int_equal(fread(encoded[i].data, 1, (size_t)n, f), (size_t)n);
+        encoded[i].size = (size_t)n;
+        fclose(f);
+    }
+}
+
+static simclr_status decode_encoded(size_t i, simclr_color_mode color)
+{
+    simclr_decode_options opts;
+    simclr_image *image;
+    simclr_status st;
+
+    simclr_decode_options_init(&opts);
+    opts.color = color;
+    st = simclr_image_decode_memory(encoded[i].data, encoded[i].size, &opts,
+                                    &image);
+    if (st == SIMCLR_OK)
+        simclr_image_destroy(image);
+    return st;
+}
+
+static simclr_status decode_png_interlaced(void)
+{
+    return decode_encoded(0, SIMCLR_COLOR_GRAY);
+}
+
+static simclr_status decode_png_palette(void)
+{
+    return decode_encoded(1, SIMCLR_COLOR_KEEP);
+}
+
+static simclr_status decode_jpeg_rotated(void)
+{
+    return decode_encoded(2, SIMCLR_COLOR_RGB);
+}
+
+static simclr_status decode_jpeg_cmyk(void)
+{
+    return decode_encoded(3, SIMCLR_COLOR_KEEP);
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
 } scenarios[] = {
     {"image_create", make_image},
+    {"image_decode_memory png interlaced", decode_png_interlaced},
+    {"image_decode_memory png palette", decode_png_palette},
+    {"image_decode_memory jpeg rotated", decode_jpeg_rotated},
+    {"image_decode_memory jpeg cmyk", decode_jpeg_cmyk},
 };
 
 static void run_until_success(const char *name, scenario_fn run)
@@ -76,16 +150,17 @@ static void run_until_success(const char *name, scenario_fn run)
         st = run();
         if (simclr_live_allocations() != 0)
             fail_msg("%s: %zu allocations leaked after failing allocation "
-                     "%ld", name, simclr_live_allocations(), n + 1);
+                     "%ld",
+                     name, simclr_live_allocations(), n + 1);
         if (st == SIMCLR_OK) {
-            printf("# %s: succeeded once %ld allocations were allowed\n",
-                   name, n);
+            printf("# %s: succeeded once %ld allocations were allowed\n", name,
+                   n);
             return;
         }
         if (st != SIMCLR_ERR_NOMEM)
             fail_msg("%s: failing allocation %ld gave %s (%s), not "
-                     "SIMCLR_ERR_NOMEM", name, n + 1, simclr_status_name(st),
-                     simclr_last_error());
+                     "SIMCLR_ERR_NOMEM",
+                     name, n + 1, simclr_status_name(st), simclr_last_error());
     }
     fail_msg("%s: never succeeded", name);
 }
@@ -109,7 +184,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_scenario),
     };
+    size_t i;
+    int failed;
 
     allocations_left = -1;
-    return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
+    load_encoded();
+    failed = cmocka_run_group_tests_name("oom", tests, NULL, NULL);
+    for (i = 0; i < sizeof(encoded) / sizeof(encoded[0]); i++)
+        free(encoded[i].data);
+    return failed;
 }

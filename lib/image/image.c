@@ -14,8 +14,8 @@ simclr_status simclr_image_create(uint32_t width, uint32_t height,
     *out = NULL;
     if (width == 0 || height == 0 || (channels != 1 && channels != 3))
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "image: invalid size %ux%u with %u channels",
-                            width, height, channels);
+                            "image: invalid size %ux%u with %u channels", width,
+                            height, channels);
     if (!simclr__mul_size(width, channels, &stride) ||
         !simclr__mul_size(stride, height, &pixels) ||
         !simclr__add_size(pixels, sizeof(*image), &total))
