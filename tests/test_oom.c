@@ -58,11 +58,48 @@ static simclr_status make_image(void)
     return st;
 }
 
+static simclr_status make_augmenter(void)
+{
+    simclr_augment_config cfg;
+    simclr_augmenter *aug;
+    simclr_status st;
+
+    simclr_augment_config_init(&cfg, SIMCLR_AUGMENT_PRESET_CIFAR);
+    cfg.seed = 9;
+    st = simclr_augmenter_create(&cfg, &aug);
+    if (st == SIMCLR_OK)
+        simclr_augmenter_destroy(aug);
+    return st;
+}
+
+/* Creation, then two views with every scratch-using step switched on. */
+static simclr_status augment_pair(void)
+{
+    static uint8_t pixels[40 * 30 * 3];
+    static float views[2 * 3 * 32 * 32];
+    simclr_image image = {pixels, 40, 30, 3, 40 * 3};
+    simclr_augment_config cfg;
+    simclr_augmenter *aug;
+    simclr_status st;
+
+    simclr_augment_config_init(&cfg, SIMCLR_AUGMENT_PRESET_IMAGENET);
+    cfg.output_size = 32;
+    cfg.blur_p = cfg.rotate_p = cfg.sobel_p = 1.0;
+    st = simclr_augmenter_create(&cfg, &aug);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_augment_pair(aug, &image, 0, 0, views);
+    simclr_augmenter_destroy(aug);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
 } scenarios[] = {
     {"image_create", make_image},
+    {"augmenter_create", make_augmenter},
+    {"augment_pair", augment_pair},
 };
 
 static void run_until_success(const char *name, scenario_fn run)
@@ -76,16 +113,17 @@ static void run_until_success(const char *name, scenario_fn run)
         st = run();
         if (simclr_live_allocations() != 0)
             fail_msg("%s: %zu allocations leaked after failing allocation "
-                     "%ld", name, simclr_live_allocations(), n + 1);
+                     "%ld",
+                     name, simclr_live_allocations(), n + 1);
         if (st == SIMCLR_OK) {
-            printf("# %s: succeeded once %ld allocations were allowed\n",
-                   name, n);
+            printf("# %s: succeeded once %ld allocations were allowed\n", name,
+                   n);
             return;
         }
         if (st != SIMCLR_ERR_NOMEM)
             fail_msg("%s: failing allocation %ld gave %s (%s), not "
-                     "SIMCLR_ERR_NOMEM", name, n + 1, simclr_status_name(st),
-                     simclr_last_error());
+                     "SIMCLR_ERR_NOMEM",
+                     name, n + 1, simclr_status_name(st), simclr_last_error());
     }
     fail_msg("%s: never succeeded", name);
 }

@@ -23,6 +23,7 @@ void simclr__aug_brightness(float *x, uint32_t c, uint32_t h, uint32_t w,
 {
     size_t i, n = (size_t)c * h * w;
 
+#pragma omp simd
     for (i = 0; i < n; i++)
         x[i] = clip01(f * x[i]);
 }
@@ -36,9 +37,11 @@ void simclr__aug_contrast(float *x, uint32_t c, uint32_t h, uint32_t w, float f)
     /* The mean luma of the whole image, summed in double so that large
      * images lose no precision. */
     if (c == 3) {
+#pragma omp simd reduction(+ : sum)
         for (i = 0; i < n; i++)
             sum += LUMA_R * x[i] + LUMA_G * x[n + i] + LUMA_B * x[2 * n + i];
     } else {
+#pragma omp simd reduction(+ : sum)
         for (i = 0; i < n; i++)
             sum += x[i];
     }
@@ -47,6 +50,7 @@ void simclr__aug_contrast(float *x, uint32_t c, uint32_t h, uint32_t w, float f)
     /* Blend every value with that mean. */
     offset = (1.0f - f) * mean;
     n *= c;
+#pragma omp simd
     for (i = 0; i < n; i++)
         x[i] = clip01(f * x[i] + offset);
 }
@@ -55,10 +59,11 @@ void simclr__aug_saturation(float *x, uint32_t c, uint32_t h, uint32_t w,
                             float f)
 {
     size_t i, n = (size_t)h * w;
-    float *r = x, *g = x + n, *b = x + 2 * n;
+    float *restrict r = x, *restrict g = x + n, *restrict b = x + 2 * n;
 
     if (c != 3)
         return;
+#pragma omp simd
     for (i = 0; i < n; i++) {
         float gray =
             (1.0f - f) * (LUMA_R * r[i] + LUMA_G * g[i] + LUMA_B * b[i]);
@@ -69,81 +74,107 @@ void simclr__aug_saturation(float *x, uint32_t c, uint32_t h, uint32_t w,
     }
 }
 
-/* One pixel through HSV and back, with torchvision's formulas. */
-static inline void hue_pixel(float *pr, float *pg, float *pb, float shift)
+/*
+ * Hue rotation with torchvision's formulas (_rgb2hsv, remainder, _hsv2rgb)
+ * on four pixels at a time. The compiler will not turn the formulas'
+ * many selects into vector code by itself, so they are written with the
+ * GNU vector extension (GCC and Clang): comparisons yield lane masks and
+ * selects are bitwise blends. The floors act on values known to be
+ * non-negative, where truncation is the floor, and the wraps on values
+ * known to lie within one period.
+ */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f vsel(v4i mask, v4f a, v4f b)
 {
-    float r = *pr, g = *pg, b = *pb;
-    float maxc = fmaxf(r, fmaxf(g, b)), minc = fminf(r, fminf(g, b));
-    int eqc = maxc == minc;
-    float cr = maxc - minc;
-    float s = cr / (eqc ? 1.0f : maxc);
-    float div = eqc ? 1.0f : cr;
-    float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
-    float hh, f, v = maxc, p, q, t;
-    int i;
+    return (v4f)(((v4i)a & mask) | ((v4i)b & ~mask));
+}
 
-    /* RGB -> hue in [0, 1). */
-    if (maxc == r)
-        hh = bc - gc;
-    else if (maxc == g)
-        hh = 2.0f + rc - bc;
-    else
-        hh = 4.0f + gc - rc;
-    hh = fmodf(hh / 6.0f + 1.0f, 1.0f);
+static inline v4f vclip01(v4f v)
+{
+    const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f}, one = zero + 1.0f;
 
-    /* Shift, wrapping as Python's % does (result in [0, 1)). */
-    hh += shift;
-    hh = hh - floorf(hh);
+    v = vsel(v < zero, zero, v);
+    return vsel(v > one, one, v);
+}
 
-    /* HSV -> RGB by sextant. */
-    f = floorf(hh * 6.0f);
-    i = (int)f;
-    f = hh * 6.0f - f;
-    p = clip01(v * (1.0f - s));
-    q = clip01(v * (1.0f - s * f));
-    t = clip01(v * (1.0f - s * (1.0f - f)));
-    switch (i % 6) {
-    case 0:
-        *pr = v;
-        *pg = t;
-        *pb = p;
-        break;
-    case 1:
-        *pr = q;
-        *pg = v;
-        *pb = p;
-        break;
-    case 2:
-        *pr = p;
-        *pg = v;
-        *pb = t;
-        break;
-    case 3:
-        *pr = p;
-        *pg = q;
-        *pb = v;
-        break;
-    case 4:
-        *pr = t;
-        *pg = p;
-        *pb = v;
-        break;
-    default:
-        *pr = v;
-        *pg = p;
-        *pb = q;
-        break;
-    }
+static inline void hue4(v4f *pr, v4f *pg, v4f *pb, float shift)
+{
+    const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f}, one = zero + 1.0f;
+    const v4i six = {6, 6, 6, 6};
+    v4f r = *pr, g = *pg, b = *pb;
+    v4f maxc, minc, cr, s, div, rc, gc, bc, hh, h6, f, v, p, q, t;
+    v4i eqc, k;
+
+    /* RGB -> (hue, saturation, value); grey pixels divide by 1. */
+    maxc = vsel(r > g, r, g);
+    maxc = vsel(maxc > b, maxc, b);
+    minc = vsel(r < g, r, g);
+    minc = vsel(minc < b, minc, b);
+    eqc = maxc == minc;
+    cr = maxc - minc;
+    s = cr / vsel(eqc, one, maxc);
+    div = one / vsel(eqc, one, cr); /* one division for three */
+    rc = (maxc - r) * div;
+    gc = (maxc - g) * div;
+    bc = (maxc - b) * div;
+    hh = vsel(maxc == r, bc - gc,
+              vsel(maxc == g, 2.0f + rc - bc, 4.0f + gc - rc));
+
+    /* fmod(hh / 6 + 1, 1), then the shift wrapped as Python's %. */
+    hh = hh / 6.0f + 1.0f;
+    hh = vsel(hh >= one, hh - 1.0f, hh);
+    hh = hh + shift;
+    hh = vsel(hh < zero, hh + 1.0f, vsel(hh >= one, hh - 1.0f, hh));
+
+    /* HSV -> RGB: sextant k, fraction f. */
+    h6 = hh * 6.0f;
+    k = __builtin_convertvector(h6, v4i);
+    f = h6 - __builtin_convertvector(k, v4f);
+    k -= (k >= six) & six;
+    v = maxc;
+    p = vclip01(v * (1.0f - s));
+    q = vclip01(v * (1.0f - s * f));
+    t = vclip01(v * (1.0f - s * (1.0f - f)));
+    *pr = vsel((k == 0) | (k == 5), v, vsel(k == 1, q, vsel(k == 4, t, p)));
+    *pg = vsel((k == 1) | (k == 2), v, vsel(k == 0, t, vsel(k == 3, q, p)));
+    *pb = vsel((k == 3) | (k == 4), v, vsel(k == 2, t, vsel(k == 5, q, p)));
 }
 
 void simclr__aug_hue(float *x, uint32_t c, uint32_t h, uint32_t w, float shift)
 {
-    size_t i, n = (size_t)h * w;
+    size_t i, j, n = (size_t)h * w;
+    float *pr = x, *pg = x + n, *pb = x + 2 * n;
+    v4f r, g, b;
 
     if (c != 3)
         return;
-    for (i = 0; i < n; i++)
-        hue_pixel(x + i, x + n + i, x + 2 * n + i, shift);
+
+    /* Four pixels at a time, then the tail through the same code. */
+    for (i = 0; i + 4 <= n; i += 4) {
+        memcpy(&r, pr + i, sizeof(r));
+        memcpy(&g, pg + i, sizeof(g));
+        memcpy(&b, pb + i, sizeof(b));
+        hue4(&r, &g, &b, shift);
+        memcpy(pr + i, &r, sizeof(r));
+        memcpy(pg + i, &g, sizeof(g));
+        memcpy(pb + i, &b, sizeof(b));
+    }
+    if (i < n) {
+        r = g = b = (v4f){0.0f, 0.0f, 0.0f, 0.0f};
+        for (j = 0; i + j < n; j++) {
+            r[j] = pr[i + j];
+            g[j] = pg[i + j];
+            b[j] = pb[i + j];
+        }
+        hue4(&r, &g, &b, shift);
+        for (j = 0; i + j < n; j++) {
+            pr[i + j] = r[j];
+            pg[i + j] = g[j];
+            pb[i + j] = b[j];
+        }
+    }
 }
 
 void simclr__aug_grayscale(float *x, uint32_t c, uint32_t h, uint32_t w)
@@ -152,6 +183,7 @@ void simclr__aug_grayscale(float *x, uint32_t c, uint32_t h, uint32_t w)
 
     if (c != 3)
         return;
+#pragma omp simd
     for (i = 0; i < n; i++) {
         float gray = LUMA_R * x[i] + LUMA_G * x[n + i] + LUMA_B * x[2 * n + i];
 
@@ -244,41 +276,56 @@ void simclr__aug_blur(float *x, uint32_t c, uint32_t h, uint32_t w,
                       uint32_t ksize, double sigma, float *tmp)
 {
     size_t plane = (size_t)h * w;
-    uint32_t pad = ksize / 2, ch, y, t, i;
-    float *kernel = tmp + plane, *padded = kernel + ksize;
+    uint32_t pad = ksize / 2, ch, y, t, lo = 0, hi = ksize, i;
+    float *restrict kernel = tmp + plane, *restrict padded = kernel + ksize;
 
+    /* Taps below 2^-24 move no float result by more than rounding: a
+     * small sigma leaves only a few taps of the 10%-of-S kernel. */
     simclr__aug_gaussian_kernel(kernel, ksize, sigma);
+    while (lo < pad && kernel[lo] < 0x1p-24f) {
+        lo++;
+        hi--;
+    }
+
     for (ch = 0; ch < c; ch++) {
         float *p = x + ch * plane;
 
         /* Horizontal pass: each row, reflect-padded, -> tmp (H, W). */
         for (y = 0; y < h; y++) {
             const float *row = p + (size_t)y * w;
-            float *out = tmp + (size_t)y * w;
+            float *restrict out = tmp + (size_t)y * w;
 
-            for (i = 0; i < w + 2 * pad; i++)
+            for (i = 0; i < pad; i++) {
                 padded[i] = row[reflect((int64_t)i - pad, w)];
+                padded[pad + w + i] = row[reflect((int64_t)w + i, w)];
+            }
+            memcpy(padded + pad, row, (size_t)w * sizeof(float));
+#pragma omp simd
             for (i = 0; i < w; i++)
                 out[i] = 0.0f;
-            for (t = 0; t < ksize; t++) {
+            for (t = lo; t < hi; t++) {
                 float kt = kernel[t];
+                const float *restrict src = padded + t;
 
+#pragma omp simd
                 for (i = 0; i < w; i++)
-                    out[i] += kt * padded[i + t];
+                    out[i] += kt * src[i];
             }
         }
 
         /* Vertical pass: whole reflected rows of tmp -> the plane. */
         for (y = 0; y < h; y++) {
-            float *out = p + (size_t)y * w;
+            float *restrict out = p + (size_t)y * w;
 
+#pragma omp simd
             for (i = 0; i < w; i++)
                 out[i] = 0.0f;
-            for (t = 0; t < ksize; t++) {
-                const float *row =
+            for (t = lo; t < hi; t++) {
+                const float *restrict row =
                     tmp + (size_t)reflect((int64_t)y + t - pad, h) * w;
                 float kt = kernel[t];
 
+#pragma omp simd
                 for (i = 0; i < w; i++)
                     out[i] += kt * row[i];
             }
@@ -333,6 +380,7 @@ void simclr__aug_solarize(float *x, uint32_t c, uint32_t h, uint32_t w,
 {
     size_t i, n = (size_t)c * h * w;
 
+#pragma omp simd
     for (i = 0; i < n; i++)
         x[i] = x[i] >= threshold ? 1.0f - x[i] : x[i];
 }
@@ -363,6 +411,7 @@ void simclr__aug_normalize(float *x, uint32_t c, uint32_t h, uint32_t w,
     for (ch = 0; ch < c; ch++) {
         float *p = x + ch * n, m = mean[ch], inv = 1.0f / std[ch];
 
+#pragma omp simd
         for (i = 0; i < n; i++)
             p[i] = (p[i] - m) * inv;
     }

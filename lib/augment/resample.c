@@ -134,19 +134,22 @@ static void horizontal_row(const uint8_t *row, uint32_t channels,
 /* Vertical pass of one output row: a weighted sum of whole rows, so the
  * inner loop runs along contiguous memory. Clips to [0, 1]. */
 static void vertical_row(const float *tmp, size_t row_stride, const float *w,
-                         uint32_t count, uint32_t dst_w, float *dst)
+                         uint32_t count, uint32_t dst_w, float *restrict dst)
 {
     uint32_t x, t;
 
+#pragma omp simd
     for (x = 0; x < dst_w; x++)
         dst[x] = 0.0f;
     for (t = 0; t < count; t++) {
-        const float *s = tmp + t * row_stride;
+        const float *restrict s = tmp + t * row_stride;
         float wt = w[t];
 
+#pragma omp simd
         for (x = 0; x < dst_w; x++)
             dst[x] += wt * s[x];
     }
+#pragma omp simd
     for (x = 0; x < dst_w; x++)
         dst[x] = clip01(dst[x]);
 }
