@@ -121,6 +121,11 @@ static void bench_cifar(int n, int rounds)
 }
 
 #if BENCH_HAVE_DECODER
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The JPEG files of a folder, sorted as the peer sorts them. */
 static int list_photos(const char *dir, char ***out)
 {
@@ -149,6 +154,8 @@ static int list_photos(const char *dir, char ***out)
         n++;
     }
     closedir(d);
+    if (n > 1)
+        qsort(names, (size_t)n, sizeof(char *), cmp_name);
     *out = names;
     return n;
 }

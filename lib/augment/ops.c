@@ -18,6 +18,68 @@ static inline float clip01(float v)
     return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
 }
 
+/*
+ * Explicit eight-lane vectors (GNU vector extension, GCC and Clang) for
+ * the kernels the compiler does not vectorise well by itself. On x86-64
+ * those kernels are also built for AVX2 and chosen at load time; without
+ * FMA contraction both builds round every operation alike, so the output
+ * does not depend on the processor.
+ */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+#if defined(__x86_64__) && defined(__GNUC__) &&                                \
+    (!defined(__clang__) || __clang_major__ >= 14)
+#define WIDE_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDE_KERNEL
+#endif
+
+/* Helpers are macros: v8f arguments by value would change the ABI of
+ * functions between the two builds. */
+#define VBROADCAST(x)    ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
+#define VZERO            VBROADCAST(0.0f)
+#define VSEL(mask, a, b) ((v8f)(((v8i)(a) & (mask)) | ((v8i)(b) & ~(mask))))
+#define VCLIP01(v)                                                             \
+    VSEL((v) > VBROADCAST(1.0f), VBROADCAST(1.0f),                             \
+         VSEL((v) < VZERO, VZERO, (v)))
+
+#define VLOAD(dst, p) memcpy(&(dst), (p), sizeof(v8f))
+#define VSTORE(p, v)  memcpy((p), &(v), sizeof(v8f))
+
+WIDE_KERNEL void simclr__aug_weighted_rows(float *restrict dst,
+                                           const float *src, size_t stride,
+                                           const float *k, uint32_t taps,
+                                           uint32_t n)
+{
+    uint32_t i = 0, t;
+
+    /* Sixteen outputs at a time in two registers, then one; every output
+     * adds its taps in the same order. */
+    for (; i + 16 <= n; i += 16) {
+        v8f a0 = VZERO, a1 = VZERO, x0, x1;
+
+        for (t = 0; t < taps; t++) {
+            const float *s = src + t * stride + i;
+            v8f kt = VBROADCAST(k[t]);
+
+            VLOAD(x0, s);
+            VLOAD(x1, s + 8);
+            a0 += kt * x0;
+            a1 += kt * x1;
+        }
+        VSTORE(dst + i, a0);
+        VSTORE(dst + i + 8, a1);
+    }
+    for (; i < n; i++) {
+        float acc = 0.0f;
+
+        for (t = 0; t < taps; t++)
+            acc += k[t] * src[t * stride + i];
+        dst[i] = acc;
+    }
+}
+
 void simclr__aug_brightness(float *x, uint32_t c, uint32_t h, uint32_t w,
                             float f)
 {
@@ -76,99 +138,87 @@ void simclr__aug_saturation(float *x, uint32_t c, uint32_t h, uint32_t w,
 
 /*
  * Hue rotation with torchvision's formulas (_rgb2hsv, remainder, _hsv2rgb)
- * on four pixels at a time. The compiler will not turn the formulas'
+ * on eight pixels at a time. The compiler will not turn the formulas'
  * many selects into vector code by itself, so they are written with the
- * GNU vector extension (GCC and Clang): comparisons yield lane masks and
- * selects are bitwise blends. The floors act on values known to be
+ * vector types above: comparisons yield lane masks and selects are
+ * bitwise blends. The floors act on values known to be
  * non-negative, where truncation is the floor, and the wraps on values
  * known to lie within one period.
  */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-
-static inline v4f vsel(v4i mask, v4f a, v4f b)
+static inline void hue8(v8f *pr, v8f *pg, v8f *pb, float shift)
 {
-    return (v4f)(((v4i)a & mask) | ((v4i)b & ~mask));
-}
-
-static inline v4f vclip01(v4f v)
-{
-    const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f}, one = zero + 1.0f;
-
-    v = vsel(v < zero, zero, v);
-    return vsel(v > one, one, v);
-}
-
-static inline void hue4(v4f *pr, v4f *pg, v4f *pb, float shift)
-{
-    const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f}, one = zero + 1.0f;
-    const v4i six = {6, 6, 6, 6};
-    v4f r = *pr, g = *pg, b = *pb;
-    v4f maxc, minc, cr, s, div, rc, gc, bc, hh, h6, f, v, p, q, t;
-    v4i eqc, k;
+    const v8f one = VBROADCAST(1.0f);
+    const v8i six = {6, 6, 6, 6, 6, 6, 6, 6};
+    v8f r = *pr, g = *pg, b = *pb;
+    v8f maxc, minc, cr, s, div, rc, gc, bc, hh, h6, f, v, p, q, t;
+    v8i eqc, k;
 
     /* RGB -> (hue, saturation, value); grey pixels divide by 1. */
-    maxc = vsel(r > g, r, g);
-    maxc = vsel(maxc > b, maxc, b);
-    minc = vsel(r < g, r, g);
-    minc = vsel(minc < b, minc, b);
+    maxc = VSEL(r > g, r, g);
+    maxc = VSEL(maxc > b, maxc, b);
+    minc = VSEL(r < g, r, g);
+    minc = VSEL(minc < b, minc, b);
     eqc = maxc == minc;
     cr = maxc - minc;
-    s = cr / vsel(eqc, one, maxc);
-    div = one / vsel(eqc, one, cr); /* one division for three */
+    s = cr / VSEL(eqc, one, maxc);
+    div = one / VSEL(eqc, one, cr); /* one division for three */
     rc = (maxc - r) * div;
     gc = (maxc - g) * div;
     bc = (maxc - b) * div;
-    hh = vsel(maxc == r, bc - gc,
-              vsel(maxc == g, 2.0f + rc - bc, 4.0f + gc - rc));
+    hh = VSEL(maxc == r, bc - gc,
+              VSEL(maxc == g, 2.0f + rc - bc, 4.0f + gc - rc));
 
     /* fmod(hh / 6 + 1, 1), then the shift wrapped as Python's %. */
     hh = hh / 6.0f + 1.0f;
-    hh = vsel(hh >= one, hh - 1.0f, hh);
+    hh = VSEL(hh >= one, hh - 1.0f, hh);
     hh = hh + shift;
-    hh = vsel(hh < zero, hh + 1.0f, vsel(hh >= one, hh - 1.0f, hh));
+    hh = VSEL(hh < VZERO, hh + 1.0f, VSEL(hh >= one, hh - 1.0f, hh));
 
     /* HSV -> RGB: sextant k, fraction f. */
     h6 = hh * 6.0f;
-    k = __builtin_convertvector(h6, v4i);
-    f = h6 - __builtin_convertvector(k, v4f);
+    k = __builtin_convertvector(h6, v8i);
+    f = h6 - __builtin_convertvector(k, v8f);
     k -= (k >= six) & six;
     v = maxc;
-    p = vclip01(v * (1.0f - s));
-    q = vclip01(v * (1.0f - s * f));
-    t = vclip01(v * (1.0f - s * (1.0f - f)));
-    *pr = vsel((k == 0) | (k == 5), v, vsel(k == 1, q, vsel(k == 4, t, p)));
-    *pg = vsel((k == 1) | (k == 2), v, vsel(k == 0, t, vsel(k == 3, q, p)));
-    *pb = vsel((k == 3) | (k == 4), v, vsel(k == 2, t, vsel(k == 5, q, p)));
+    p = v * (1.0f - s);
+    p = VCLIP01(p);
+    q = v * (1.0f - s * f);
+    q = VCLIP01(q);
+    t = v * (1.0f - s * (1.0f - f));
+    t = VCLIP01(t);
+    *pr = VSEL((k == 0) | (k == 5), v, VSEL(k == 1, q, VSEL(k == 4, t, p)));
+    *pg = VSEL((k == 1) | (k == 2), v, VSEL(k == 0, t, VSEL(k == 3, q, p)));
+    *pb = VSEL((k == 3) | (k == 4), v, VSEL(k == 2, t, VSEL(k == 5, q, p)));
 }
 
-void simclr__aug_hue(float *x, uint32_t c, uint32_t h, uint32_t w, float shift)
+WIDE_KERNEL void simclr__aug_hue(float *x, uint32_t c, uint32_t h, uint32_t w,
+                                 float shift)
 {
     size_t i, j, n = (size_t)h * w;
     float *pr = x, *pg = x + n, *pb = x + 2 * n;
-    v4f r, g, b;
+    v8f r, g, b;
 
     if (c != 3)
         return;
 
-    /* Four pixels at a time, then the tail through the same code. */
-    for (i = 0; i + 4 <= n; i += 4) {
-        memcpy(&r, pr + i, sizeof(r));
-        memcpy(&g, pg + i, sizeof(g));
-        memcpy(&b, pb + i, sizeof(b));
-        hue4(&r, &g, &b, shift);
-        memcpy(pr + i, &r, sizeof(r));
-        memcpy(pg + i, &g, sizeof(g));
-        memcpy(pb + i, &b, sizeof(b));
+    /* Eight pixels at a time, then the tail through the same code. */
+    for (i = 0; i + 8 <= n; i += 8) {
+        VLOAD(r, pr + i);
+        VLOAD(g, pg + i);
+        VLOAD(b, pb + i);
+        hue8(&r, &g, &b, shift);
+        VSTORE(pr + i, r);
+        VSTORE(pg + i, g);
+        VSTORE(pb + i, b);
     }
     if (i < n) {
-        r = g = b = (v4f){0.0f, 0.0f, 0.0f, 0.0f};
+        r = g = b = VZERO;
         for (j = 0; i + j < n; j++) {
             r[j] = pr[i + j];
             g[j] = pg[i + j];
             b[j] = pb[i + j];
         }
-        hue4(&r, &g, &b, shift);
+        hue8(&r, &g, &b, shift);
         for (j = 0; i + j < n; j++) {
             pr[i + j] = r[j];
             pg[i + j] = g[j];
@@ -300,23 +350,21 @@ void simclr__aug_blur(float *x, uint32_t c, uint32_t h, uint32_t w,
                 padded[pad + w + i] = row[reflect((int64_t)w + i, w)];
             }
             memcpy(padded + pad, row, (size_t)w * sizeof(float));
-#pragma omp simd
-            for (i = 0; i < w; i++)
-                out[i] = 0.0f;
-            for (t = lo; t < hi; t++) {
-                float kt = kernel[t];
-                const float *restrict src = padded + t;
-
-#pragma omp simd
-                for (i = 0; i < w; i++)
-                    out[i] += kt * src[i];
-            }
+            simclr__aug_weighted_rows(out, padded + lo, 1, kernel + lo, hi - lo,
+                                      w);
         }
 
-        /* Vertical pass: whole reflected rows of tmp -> the plane. */
+        /* Vertical pass: tmp -> the plane. Rows whose taps stay inside
+         * read tmp directly; the first and last pad rows reflect. Both
+         * add the taps in the same order. */
         for (y = 0; y < h; y++) {
             float *restrict out = p + (size_t)y * w;
 
+            if (y >= pad && y + pad < h) {
+                simclr__aug_weighted_rows(out, tmp + (size_t)(y - pad + lo) * w,
+                                          w, kernel + lo, hi - lo, w);
+                continue;
+            }
 #pragma omp simd
             for (i = 0; i < w; i++)
                 out[i] = 0.0f;

@@ -18,6 +18,13 @@
 
 #include "common/rng.h"
 
+/* dst[i] = sum over t < taps of k[t] * src[t * stride + i], i < n, the
+ * taps added in order: the inner step of separable filters (stride 1
+ * slides along a row, stride = row length stacks rows). */
+void simclr__aug_weighted_rows(float *restrict dst, const float *src,
+                               size_t stride, const float *k, uint32_t taps,
+                               uint32_t n);
+
 /* x = clip(f * x). */
 void simclr__aug_brightness(float *x, uint32_t c, uint32_t h, uint32_t w,
                             float f);

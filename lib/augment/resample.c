@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "ops.h"
 #include "resample.h"
 
 /* The filters, on distance in source pixels at scale 1. */
@@ -136,19 +137,9 @@ static void horizontal_row(const uint8_t *row, uint32_t channels,
 static void vertical_row(const float *tmp, size_t row_stride, const float *w,
                          uint32_t count, uint32_t dst_w, float *restrict dst)
 {
-    uint32_t x, t;
+    uint32_t x;
 
-#pragma omp simd
-    for (x = 0; x < dst_w; x++)
-        dst[x] = 0.0f;
-    for (t = 0; t < count; t++) {
-        const float *restrict s = tmp + t * row_stride;
-        float wt = w[t];
-
-#pragma omp simd
-        for (x = 0; x < dst_w; x++)
-            dst[x] += wt * s[x];
-    }
+    simclr__aug_weighted_rows(dst, tmp, row_stride, w, count, dst_w);
 #pragma omp simd
     for (x = 0; x < dst_w; x++)
         dst[x] = clip01(dst[x]);
