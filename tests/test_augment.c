@@ -777,6 +777,18 @@ static void test_bad_images(void **state)
     assert_int_equal(simclr_augment_batch(aug, images, 1, 0, 0, NULL, dst),
                      SIMCLR_OK);
 
+    /* A side beyond the resampler's limit is refused before any pixel is
+     * read. */
+    bad = ok;
+    bad.width = 1u << 29;
+    bad.stride = (size_t)3 << 29;
+    assert_int_equal(simclr_augment_pair(aug, &bad, 0, 0, dst),
+                     SIMCLR_ERR_LIMIT);
+    images[1] = &bad;
+    assert_int_equal(simclr_augment_batch(aug, images, 2, 0, 0, NULL, dst),
+                     SIMCLR_ERR_LIMIT);
+    assert_non_null(strstr(simclr_augmenter_error(aug), "limit"));
+
     /* The resampler guards its own arguments. */
     assert_int_equal(
         simclr__resample_box(&ok, box, 0, 8, SIMCLR_INTERP_BILINEAR, dst),

@@ -203,7 +203,8 @@ SIMCLR_API const char *simclr_augmenter_error(const simclr_augmenter *aug);
  *              image's channel count. Not NULL. Caller-owned.
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer, an
  *         empty image, a channel count other than 1 or 3, or a stride
- *         below width * channels; SIMCLR_ERR_NOMEM.
+ *         below width * channels; SIMCLR_ERR_LIMIT for an image side
+ *         above 2^28 pixels; SIMCLR_ERR_NOMEM.
  */
 SIMCLR_API simclr_status simclr_augment_pair(const simclr_augmenter *aug,
                                              const simclr_image *src,
@@ -231,7 +232,8 @@ SIMCLR_API simclr_status simclr_augment_pair(const simclr_augmenter *aug,
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer, n of
  *         0, an invalid image (the detail text gives its number), or
  *         images with different channel counts; SIMCLR_ERR_LIMIT if the
- *         output size overflows; SIMCLR_ERR_NOMEM.
+ *         output size overflows or an image side exceeds 2^28 pixels;
+ *         SIMCLR_ERR_NOMEM.
  */
 SIMCLR_API simclr_status simclr_augment_batch(
     const simclr_augmenter *aug, const simclr_image *const *images, size_t n,

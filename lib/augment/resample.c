@@ -10,6 +10,10 @@
 #include "ops.h"
 #include "resample.h"
 
+/* Tap positions are computed in int, as Pillow does; this keeps them
+ * far from overflow. */
+#define RESAMPLE_MAX_SIDE (1u << 28)
+
 /* The filters, on distance in source pixels at scale 1. */
 static double bilinear_filter(double x)
 {
@@ -160,6 +164,13 @@ static simclr_status check_args(const simclr_image *src, const double box[4],
                             "stride %zu",
                             src->width, src->height, src->channels,
                             src->stride);
+    if (src->width > RESAMPLE_MAX_SIDE || src->height > RESAMPLE_MAX_SIDE ||
+        dst_w > RESAMPLE_MAX_SIDE || dst_h > RESAMPLE_MAX_SIDE)
+        return simclr__fail(NULL, SIMCLR_ERR_LIMIT,
+                            "resample: %ux%u -> %ux%u exceeds the %u-pixel "
+                            "side limit",
+                            src->width, src->height, dst_w, dst_h,
+                            RESAMPLE_MAX_SIDE);
     if (dst_w == 0 || dst_h == 0)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "resample: output size %ux%u is empty", dst_w,

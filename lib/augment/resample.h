@@ -30,7 +30,8 @@
  * Allocates its scratch through simclr__malloc and frees it before
  * returning. Thread-safe. Returns SIMCLR_OK, SIMCLR_ERR_INVALID_ARGUMENT
  * (NULL, empty image, bad box, zero output size, unknown filter),
- * SIMCLR_ERR_LIMIT or SIMCLR_ERR_NOMEM, with the thread's error text set.
+ * SIMCLR_ERR_LIMIT (a side above 2^28 pixels, or sizes that overflow) or
+ * SIMCLR_ERR_NOMEM, with the thread's error text set.
  */
 simclr_status simclr__resample_box(const simclr_image *src, const double box[4],
                                    uint32_t dst_w, uint32_t dst_h,
