@@ -44,7 +44,8 @@
 #include "simclr/image.h"
 #include "simclr/status.h"
 
-/** @brief A recipe from the SimCLR paper to start a config from. */
+/** @brief A recipe from the SimCLR paper to start a config from.
+ *         Since 0.1. */
 typedef enum simclr_augment_preset {
     /** ImageNet: colour strength 1.0, blur on, output 224. */
     SIMCLR_AUGMENT_PRESET_IMAGENET = 0,
@@ -52,7 +53,7 @@ typedef enum simclr_augment_preset {
     SIMCLR_AUGMENT_PRESET_CIFAR = 1
 } simclr_augment_preset;
 
-/** @brief The resampling filter of the crop's resize. */
+/** @brief The resampling filter of the crop's resize. Since 0.1. */
 typedef enum simclr_interp {
     SIMCLR_INTERP_BILINEAR = 0, /**< antialiased triangle filter */
     SIMCLR_INTERP_BICUBIC = 1   /**< antialiased cubic, a = -0.5 */
@@ -63,6 +64,8 @@ typedef enum simclr_interp {
  *        simclr_augment_config_init(), then change any field.
  *
  * Probabilities are in [0, 1]. Ranges are [min, max] with min <= max.
+ * Fields may be added at the end in later versions; the size field tells
+ * the library which ones the caller knows. Since 0.1.
  */
 typedef struct simclr_augment_config {
     size_t size; /**< sizeof(simclr_augment_config), set by init */
@@ -108,7 +111,8 @@ typedef struct simclr_augment_config {
     double cutout_size_frac; /**< square side as a fraction of S, (0, 1] */
 } simclr_augment_config;
 
-/** @brief An augmenter. Opaque; made by simclr_augmenter_create(). */
+/** @brief An augmenter. Opaque; made by simclr_augmenter_create().
+ *         Since 0.1. */
 typedef struct simclr_augmenter simclr_augmenter;
 
 SIMCLR_BEGIN_DECLS
