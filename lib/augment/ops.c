@@ -47,10 +47,9 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #define VLOAD(dst, p) memcpy(&(dst), (p), sizeof(v8f))
 #define VSTORE(p, v)  memcpy((p), &(v), sizeof(v8f))
 
-WIDE_KERNEL void simclr__aug_weighted_rows(float *restrict dst,
-                                           const float *src, size_t stride,
-                                           const float *k, uint32_t taps,
-                                           uint32_t n)
+static WIDE_KERNEL void weighted_rows(float *restrict dst, const float *src,
+                                      size_t stride, const float *k,
+                                      uint32_t taps, uint32_t n)
 {
     uint32_t i = 0, t;
 
@@ -78,6 +77,15 @@ WIDE_KERNEL void simclr__aug_weighted_rows(float *restrict dst,
             acc += k[t] * src[t * stride + i];
         dst[i] = acc;
     }
+}
+
+/* The clones are static: a caller in another file then needs nothing
+ * but this ordinary function, whatever the compiler. */
+void simclr__aug_weighted_rows(float *restrict dst, const float *src,
+                               size_t stride, const float *k, uint32_t taps,
+                               uint32_t n)
+{
+    weighted_rows(dst, src, stride, k, taps, n);
 }
 
 void simclr__aug_brightness(float *x, uint32_t c, uint32_t h, uint32_t w,
@@ -191,8 +199,8 @@ static inline void hue8(v8f *pr, v8f *pg, v8f *pb, float shift)
     *pb = VSEL((k == 3) | (k == 4), v, VSEL(k == 2, t, VSEL(k == 5, q, p)));
 }
 
-WIDE_KERNEL void simclr__aug_hue(float *x, uint32_t c, uint32_t h, uint32_t w,
-                                 float shift)
+static WIDE_KERNEL void hue(float *x, uint32_t c, uint32_t h, uint32_t w,
+                            float shift)
 {
     size_t i, j, n = (size_t)h * w;
     float *pr = x, *pg = x + n, *pb = x + 2 * n;
@@ -225,6 +233,11 @@ WIDE_KERNEL void simclr__aug_hue(float *x, uint32_t c, uint32_t h, uint32_t w,
             pb[i + j] = b[j];
         }
     }
+}
+
+void simclr__aug_hue(float *x, uint32_t c, uint32_t h, uint32_t w, float shift)
+{
+    hue(x, c, h, w, shift);
 }
 
 void simclr__aug_grayscale(float *x, uint32_t c, uint32_t h, uint32_t w)
