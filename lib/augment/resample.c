@@ -99,10 +99,11 @@ static inline float clip01(float v)
     return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
 }
 
-/* Horizontal pass over one source row: (W, C) uint8 -> C rows of dst_w
- * floats, each plane_stride floats apart. Clipped to [0, 1] as Pillow
- * clips its 8-bit intermediate, which matters for bicubic overshoot. */
-static void horizontal_row(const uint8_t *row, uint32_t channels,
+/* Horizontal pass over one source row, already in float: (W, C) -> C
+ * rows of dst_w floats, each plane_stride floats apart. Clipped to
+ * [0, 1] as Pillow clips its 8-bit intermediate, which matters for
+ * bicubic overshoot. */
+static void horizontal_row(const float *row, uint32_t channels,
                            const axis_coeffs *ax, uint32_t dst_w, float *dst,
                            size_t plane_stride)
 {
@@ -110,25 +111,25 @@ static void horizontal_row(const uint8_t *row, uint32_t channels,
 
     if (channels == 1) {
         for (i = 0; i < dst_w; i++) {
-            const uint8_t *s = row + ax->start[i];
+            const float *s = row + ax->start[i];
             const float *w = ax->w + (size_t)i * ax->ksize;
             float acc = 0.0f;
 
             for (t = 0; t < ax->count[i]; t++)
-                acc += w[t] * (float)s[t];
+                acc += w[t] * s[t];
             dst[i] = clip01(acc);
         }
         return;
     }
     for (i = 0; i < dst_w; i++) {
-        const uint8_t *s = row + (size_t)ax->start[i] * 3;
+        const float *s = row + (size_t)ax->start[i] * 3;
         const float *w = ax->w + (size_t)i * ax->ksize;
         float r = 0.0f, g = 0.0f, b = 0.0f;
 
         for (t = 0; t < ax->count[i]; t++) {
-            r += w[t] * (float)s[3 * t + 0];
-            g += w[t] * (float)s[3 * t + 1];
-            b += w[t] * (float)s[3 * t + 2];
+            r += w[t] * s[3 * t + 0];
+            g += w[t] * s[3 * t + 1];
+            b += w[t] * s[3 * t + 2];
         }
         dst[i] = clip01(r);
         dst[plane_stride + i] = clip01(g);
@@ -195,9 +196,10 @@ simclr_status simclr__resample_box(const simclr_image *src, const double box[4],
     double support;
     double (*fn)(double);
     axis_coeffs hx, vy;
-    size_t nh, nv, total = 0, plane;
+    size_t nh, nv, total = 0, plane, x, x0, x1;
+    size_t row_floats = (size_t)src->width * src->channels;
     uint32_t y0, y1, y, c;
-    float *tmp;
+    float *tmp, *row;
     void *block;
     simclr_status st;
 
@@ -245,7 +247,10 @@ simclr_status simclr__resample_box(const simclr_image *src, const double box[4],
             y1 = vy.start[y] + vy.count[y];
     }
     plane = (size_t)(y1 - y0) * dst_w;
-    tmp = simclr__malloc_array(plane * src->channels, sizeof(float));
+    tmp = NULL;
+    if (simclr__mul_size(plane, src->channels, &total) &&
+        simclr__add_size(total, row_floats, &total))
+        tmp = simclr__malloc_array(total, sizeof(float));
     if (!tmp) {
         simclr__free(block);
         return simclr__fail(NULL, SIMCLR_ERR_NOMEM,
@@ -253,11 +258,22 @@ simclr_status simclr__resample_box(const simclr_image *src, const double box[4],
                             "intermediate",
                             src->channels, plane);
     }
+    row = tmp + plane * src->channels;
+    x0 = (size_t)hx.start[0] * src->channels;
+    x1 = ((size_t)hx.start[dst_w - 1] + hx.count[dst_w - 1]) * src->channels;
 
-    /* Horizontal pass: rows y0..y1-1 -> tmp (C, y1 - y0, dst_w). */
-    for (y = y0; y < y1; y++)
-        horizontal_row(src->data + (size_t)y * src->stride, src->channels, &hx,
-                       dst_w, tmp + (size_t)(y - y0) * dst_w, plane);
+    /* Horizontal pass: rows y0..y1-1, the bytes the taps read (x0..x1-1,
+     * taps start in increasing order) turned into floats once, -> tmp
+     * (C, y1 - y0, dst_w). */
+    for (y = y0; y < y1; y++) {
+        const uint8_t *s = src->data + (size_t)y * src->stride;
+
+#pragma omp simd
+        for (x = x0; x < x1; x++)
+            row[x] = (float)s[x];
+        horizontal_row(row, src->channels, &hx, dst_w,
+                       tmp + (size_t)(y - y0) * dst_w, plane);
+    }
 
     /* Vertical pass: tmp -> dst (C, dst_h, dst_w). */
     for (c = 0; c < src->channels; c++)
