@@ -558,6 +558,59 @@ static void test_pipeline_is_crop_then_normalize(void **state)
     simclr_augmenter_destroy(aug);
 }
 
+/* Every deterministic step on: a view is the steps applied in the
+ * documented order with the parameters the sampler drew. */
+static void test_pipeline_order(void **state)
+{
+    const simclr_image *src = find_image("rgb");
+    simclr_augment_config cfg;
+    simclr_augmenter *aug;
+    simclr__aug_params p;
+    float views[2 * 3 * 24 * 24], x[3 * 24 * 24], tmp[4096];
+    double box[4];
+    uint32_t v, k;
+
+    (void)state;
+    simclr_augment_config_init(&cfg, SIMCLR_AUGMENT_PRESET_IMAGENET);
+    cfg.output_size = 24;
+    cfg.flip_p = cfg.rotate_p = cfg.jitter_p = cfg.grayscale_p = 1.0;
+    cfg.blur_p = cfg.solarize_p = cfg.cutout_p = 1.0;
+    cfg.blur_kernel_frac = 0.3;
+    aug = make(&cfg);
+    assert_int_equal(simclr_augment_pair(aug, src, 9, 3, views), SIMCLR_OK);
+    for (v = 0; v < 2; v++) {
+        simclr__aug_sample(aug, 9, 3, v, src->width, src->height, &p);
+        box[0] = p.crop_x;
+        box[1] = p.crop_y;
+        box[2] = p.crop_x + p.crop_w;
+        box[3] = p.crop_y + p.crop_h;
+        assert_int_equal(
+            simclr__resample_box(src, box, 24, 24, SIMCLR_INTERP_BILINEAR, x),
+            SIMCLR_OK);
+        simclr__aug_flip(x, 3, 24, 24);
+        simclr__aug_rotate90(x, 3, 24, p.rotate_k, tmp);
+        for (k = 0; k < 4; k++) {
+            if (p.order[k] == SIMCLR__JITTER_BRIGHTNESS)
+                simclr__aug_brightness(x, 3, 24, 24, p.brightness);
+            else if (p.order[k] == SIMCLR__JITTER_CONTRAST)
+                simclr__aug_contrast(x, 3, 24, 24, p.contrast);
+            else if (p.order[k] == SIMCLR__JITTER_SATURATION)
+                simclr__aug_saturation(x, 3, 24, 24, p.saturation);
+            else
+                simclr__aug_hue(x, 3, 24, 24, p.hue);
+        }
+        simclr__aug_grayscale(x, 3, 24, 24);
+        assert_int_equal(p.blur_ksize, 7);
+        simclr__aug_blur(x, 3, 24, 24, p.blur_ksize, p.blur_sigma, tmp);
+        simclr__aug_solarize(x, 3, 24, 24, 0.5f);
+        simclr__aug_cutout(x, 3, 24, 24, p.cutout_x, p.cutout_y, p.cutout_side);
+        simclr__aug_normalize(x, 3, 24, 24, cfg.mean, cfg.std);
+        assert_memory_equal(views + v * 3 * 576, x, sizeof(x));
+    }
+    assert_memory_not_equal(views, views + 3 * 576, sizeof(x));
+    simclr_augmenter_destroy(aug);
+}
+
 /* Grayscale images go the whole way too, with every step on. */
 static void test_gray_images(void **state)
 {
@@ -817,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_crop_matches_torchvision),
         cmocka_unit_test(test_crop_fallback),
         cmocka_unit_test(test_pipeline_is_crop_then_normalize),
+        cmocka_unit_test(test_pipeline_order),
         cmocka_unit_test(test_gray_images),
         cmocka_unit_test(test_threads_and_determinism),
         cmocka_unit_test(test_bad_config),
