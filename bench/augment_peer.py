@@ -4,7 +4,6 @@ two views per image, one thread.
 
     augment_peer.py cifar N ROUNDS
     augment_peer.py photos DIR ROUNDS [--no-decode]
-    augment_peer.py dump DIR 0      decoded photos to stdout: "W H\n" + RGB
 
 Prints one line: "median_us_per_image <value>", the median over ROUNDS of
 the time per image (two views, decode included for photos unless
@@ -43,12 +42,6 @@ def recipe(size, strength, blur):
 
 def main():
     case, rounds = sys.argv[1], int(sys.argv[3])
-    if case == "dump":
-        for p in sorted(glob.glob(os.path.join(sys.argv[2], "*.jp*g"))):
-            img = Image.open(p).convert("RGB")
-            sys.stdout.buffer.write(b"%d %d\n" % img.size)
-            sys.stdout.buffer.write(img.tobytes())
-        return
     if case == "cifar":
         n = int(sys.argv[2])
         rng = np.random.default_rng(0)

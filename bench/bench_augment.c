@@ -6,8 +6,8 @@
  *   (a) 32x32 RGB images, `cifar` preset (pixels in memory on both sides,
  *       as CIFAR's binary batches hold them);
  *   (b) the JPEG photos of a folder at 224, `imagenet` preset, decode
- *       included on both sides when the library has a decoder, else
- *       decoded up front on both sides.
+ *       included on both sides; then decoded up front on both sides, to
+ *       show the augmentation alone.
  *
  *   bench_augment [--photos DIR] [--rounds R] [--cifar-n N]
  *
@@ -20,10 +20,6 @@
 #include <time.h>
 
 #include "simclr/simclr.h"
-
-#ifndef BENCH_HAVE_DECODER
-#define BENCH_HAVE_DECODER 0
-#endif
 
 static double now(void)
 {
@@ -120,7 +116,6 @@ static void bench_cifar(int n, int rounds)
     free(t);
 }
 
-#if BENCH_HAVE_DECODER
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -160,100 +155,63 @@ static int list_photos(const char *dir, char ***out)
     return n;
 }
 
-/* (b) photos, decoded inside the timed loop. */
-static void bench_photos(const char *dir, int rounds)
+static simclr_image *decode(const char *path)
+{
+    simclr_image *img;
+
+    if (simclr_image_decode_file(path, NULL, &img) != SIMCLR_OK) {
+        fprintf(stderr, "bench_augment: %s: %s\n", path, simclr_last_error());
+        exit(1);
+    }
+    return img;
+}
+
+/* (b) the photos at 224: with decode inside the timed loop, and with the
+ * images decoded up front (augmentation alone), on both sides. */
+static void bench_photos(const char *dir, int rounds, int with_decode)
 {
     simclr_augmenter *aug = make(SIMCLR_AUGMENT_PRESET_IMAGENET);
     float *views = malloc(sizeof(float) * 2 * 3 * 224 * 224);
     double *t = malloc(sizeof(double) * (size_t)rounds), theirs;
     char **paths = NULL, args[1200];
     int n = list_photos(dir, &paths), r, i;
+    simclr_image **imgs = calloc((size_t)(n > 0 ? n : 1), sizeof(*imgs));
 
-    if (n == 0 || !views || !t) {
+    if (n == 0 || !views || !t || !imgs) {
         fprintf(stderr, "bench_augment: no photos in %s\n", dir);
         exit(1);
     }
+    for (i = 0; !with_decode && i < n; i++)
+        imgs[i] = decode(paths[i]);
     for (r = 0; r < rounds; r++) {
         double start = now();
 
         for (i = 0; i < n; i++) {
-            simclr_image *img;
+            simclr_image *img = with_decode ? decode(paths[i]) : imgs[i];
 
-            if (simclr_image_decode_file(paths[i], NULL, &img) != SIMCLR_OK ||
-                simclr_augment_pair(aug, img, (uint64_t)r, (uint64_t)i,
-                                    views) != SIMCLR_OK) {
-                fprintf(stderr, "bench_augment: %s: %s\n", paths[i],
-                        simclr_last_error());
+            if (simclr_augment_pair(aug, img, (uint64_t)r, (uint64_t)i,
+                                    views) != SIMCLR_OK)
                 exit(1);
-            }
-            simclr_image_destroy(img);
+            if (with_decode)
+                simclr_image_destroy(img);
         }
         t[r] = (now() - start) / n * 1e6;
     }
-    snprintf(args, sizeof(args), "photos '%s' %d", dir, rounds);
+    snprintf(args, sizeof(args), "photos '%s' %d%s", dir, rounds,
+             with_decode ? "" : " --no-decode");
     theirs = run_peer(args);
-    report("(b) photos 224, decode", median(t, rounds), theirs);
-    for (i = 0; i < n; i++)
+    report(with_decode ? "(b) photos 224, decode" : "(b) photos 224, no decode",
+           median(t, rounds), theirs);
+    for (i = 0; i < n; i++) {
+        simclr_image_destroy(imgs[i]);
         free(paths[i]);
+    }
+    free(imgs);
     free(paths);
     simclr_augmenter_destroy(aug);
     free(views);
     free(t);
 }
-#else
-/* (b) photos decoded up front by the peer (raw RGB, "W H\n" header per
- * image), augmentation alone timed on both sides. */
-static void bench_photos(const char *dir, int rounds)
-{
-    simclr_augmenter *aug = make(SIMCLR_AUGMENT_PRESET_IMAGENET);
-    float *views = malloc(sizeof(float) * 2 * 3 * 224 * 224);
-    double *t = malloc(sizeof(double) * (size_t)rounds), theirs;
-    simclr_image imgs[1024];
-    char cmd[2048], args[1200];
-    unsigned w, h;
-    FILE *p;
-    int n = 0, r, i;
-
-    snprintf(cmd, sizeof(cmd), "%s %s dump '%s' 0", BENCH_PYTHON3, BENCH_PEER,
-             dir);
-    p = popen(cmd, "r");
-    while (p && n < 1024 && fscanf(p, "%u %u", &w, &h) == 2 &&
-           fgetc(p) == '\n') {
-        imgs[n].data = malloc((size_t)w * h * 3);
-        if (!imgs[n].data ||
-            fread(imgs[n].data, 1, (size_t)w * h * 3, p) != (size_t)w * h * 3)
-            exit(1);
-        imgs[n].width = w;
-        imgs[n].height = h;
-        imgs[n].channels = 3;
-        imgs[n].stride = (size_t)w * 3;
-        n++;
-    }
-    if (p)
-        pclose(p);
-    if (n == 0 || !views || !t) {
-        fprintf(stderr, "bench_augment: no photos in %s\n", dir);
-        exit(1);
-    }
-    for (r = 0; r < rounds; r++) {
-        double start = now();
-
-        for (i = 0; i < n; i++)
-            if (simclr_augment_pair(aug, &imgs[i], (uint64_t)r, (uint64_t)i,
-                                    views) != SIMCLR_OK)
-                exit(1);
-        t[r] = (now() - start) / n * 1e6;
-    }
-    snprintf(args, sizeof(args), "photos '%s' %d --no-decode", dir, rounds);
-    theirs = run_peer(args);
-    report("(b) photos 224, no decode", median(t, rounds), theirs);
-    for (i = 0; i < n; i++)
-        free(imgs[i].data);
-    simclr_augmenter_destroy(aug);
-    free(views);
-    free(t);
-}
-#endif
 
 int main(int argc, char **argv)
 {
@@ -276,6 +234,7 @@ int main(int argc, char **argv)
     simclr_set_num_threads(1);
     printf("two views per image, one thread, median of %d rounds\n", rounds);
     bench_cifar(cifar_n, rounds);
-    bench_photos(photos, rounds);
+    bench_photos(photos, rounds, 1);
+    bench_photos(photos, rounds, 0);
     return 0;
 }
