@@ -128,6 +128,41 @@ static simclr_status decode_jpeg_cmyk(void)
     return decode_encoded(3, SIMCLR_COLOR_KEEP);
 }
 
+static simclr_status make_augmenter(void)
+{
+    simclr_augment_config cfg;
+    simclr_augmenter *aug;
+    simclr_status st;
+
+    simclr_augment_config_init(&cfg, SIMCLR_AUGMENT_PRESET_CIFAR);
+    cfg.seed = 9;
+    st = simclr_augmenter_create(&cfg, &aug);
+    if (st == SIMCLR_OK)
+        simclr_augmenter_destroy(aug);
+    return st;
+}
+
+/* Creation, then two views with every scratch-using step switched on. */
+static simclr_status augment_pair(void)
+{
+    static uint8_t pixels[40 * 30 * 3];
+    static float views[2 * 3 * 32 * 32];
+    simclr_image image = {pixels, 40, 30, 3, 40 * 3};
+    simclr_augment_config cfg;
+    simclr_augmenter *aug;
+    simclr_status st;
+
+    simclr_augment_config_init(&cfg, SIMCLR_AUGMENT_PRESET_IMAGENET);
+    cfg.output_size = 32;
+    cfg.blur_p = cfg.rotate_p = cfg.sobel_p = 1.0;
+    st = simclr_augmenter_create(&cfg, &aug);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_augment_pair(aug, &image, 0, 0, views);
+    simclr_augmenter_destroy(aug);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
@@ -137,6 +172,8 @@ static const struct {
     {"image_decode_memory png palette", decode_png_palette},
     {"image_decode_memory jpeg rotated", decode_jpeg_rotated},
     {"image_decode_memory jpeg cmyk", decode_jpeg_cmyk},
+    {"augmenter_create", make_augmenter},
+    {"augment_pair", augment_pair},
 };
 
 static void run_until_success(const char *name, scenario_fn run)

@@ -15,5 +15,6 @@
 #include "simclr/alloc.h"
 #include "simclr/threads.h"
 #include "simclr/image.h"
+#include "simclr/augment.h"
 
 #endif /* SIMCLR_SIMCLR_H */
