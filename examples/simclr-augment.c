@@ -231,8 +231,8 @@ static int run(const options *o)
 
         st = simclr_image_decode_file(path, NULL, &img);
         if (st != SIMCLR_OK) {
-            fprintf(stderr, "simclr-augment: %s: %s\n", path,
-                    simclr_last_error());
+            /* The decoder's message already names the file. */
+            fprintf(stderr, "simclr-augment: %s\n", simclr_last_error());
             goto done;
         }
         st = simclr_augment_pair(aug, img, 0, row, views);

@@ -1,0 +1,45 @@
+#!/bin/sh
+# simclr-augment: exit codes, and a grid whose size follows from the flags
+# (one row per image: the original and its two views, each SIZE wide),
+# decoded by Pillow, not by the library that wrote it.
+#
+# usage: run.sh SIMCLR_AUGMENT PICTURE PYTHON3
+set -eu
+
+augment=$1
+picture=$2
+python=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+    echo "augment tool test: $*" >&2
+    exit 1
+}
+
+"$augment" --help > "$tmp/help" || fail "--help failed"
+grep -q -- '--preset' "$tmp/help" || fail "--help does not list --preset"
+
+status=0
+"$augment" --count x "$picture" 2> "$tmp/err" || status=$?
+[ "$status" -eq 2 ] || fail "exit status $status for a bad flag, not 2"
+[ -s "$tmp/err" ] || fail "no message for a bad flag"
+
+status=0
+"$augment" --out "$tmp/none.png" "$tmp/missing.png" 2> "$tmp/err" || status=$?
+[ "$status" -eq 1 ] || fail "exit status $status for a missing file, not 1"
+grep -q "missing.png" "$tmp/err" || fail "error does not name the file"
+[ ! -e "$tmp/none.png" ] || fail "an output was written after an error"
+
+"$augment" --preset cifar --size 32 --count 3 --seed 5 \
+    --out "$tmp/grid.png" "$picture" || fail "grid run failed"
+"$python" - "$tmp/grid.png" <<'PY' || fail "grid PNG is not what was asked"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+im.load()
+w, h = im.size
+# 3 rows of 3 tiles of 32 pixels, with at most a few pixels of margin.
+assert 96 <= w <= 96 + 16 and 96 <= h <= 96 + 16, im.size
+PY
+echo "augment tool: exit codes and grid checked"
