@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -58,11 +60,82 @@ static simclr_status make_image(void)
     return st;
 }
 
+/* A small IDX dataset (images and labels side by side), written once. */
+static char idx_dir[] = "/tmp/simclr-oom-XXXXXX";
+static char idx_images[64];
+
+static void write_be32(FILE *f, uint32_t v)
+{
+    fputc((int)(v >> 24), f);
+    fputc((int)(v >> 16) & 0xff, f);
+    fputc((int)(v >> 8) & 0xff, f);
+    fputc((int)v & 0xff, f);
+}
+
+static void write_idx_dataset(void)
+{
+    char labels[64];
+    FILE *f;
+    int i;
+
+    assert_non_null(mkdtemp(idx_dir));
+    snprintf(idx_images, sizeof(idx_images), "%s/t-images-idx3-ubyte", idx_dir);
+    snprintf(labels, sizeof(labels), "%s/t-labels-idx1-ubyte", idx_dir);
+    f = fopen(idx_images, "wb");
+    assert_non_null(f);
+    fwrite("\0\0\x08\x03", 1, 4, f);
+    write_be32(f, 5);
+    write_be32(f, 3);
+    write_be32(f, 4);
+    for (i = 0; i < 5 * 3 * 4; i++)
+        fputc(i, f);
+    fclose(f);
+    f = fopen(labels, "wb");
+    assert_non_null(f);
+    fwrite("\0\0\x08\x01", 1, 4, f);
+    write_be32(f, 5);
+    for (i = 0; i < 5; i++)
+        fputc(i % 3, f);
+    fclose(f);
+}
+
+static void remove_idx_dataset(void)
+{
+    char labels[64];
+
+    snprintf(labels, sizeof(labels), "%s/t-labels-idx1-ubyte", idx_dir);
+    unlink(idx_images);
+    unlink(labels);
+    rmdir(idx_dir);
+}
+
+static simclr_status open_idx_dataset(void)
+{
+    simclr_dataset *ds;
+    simclr_image *image;
+    simclr_status st = simclr_dataset_open(idx_images, NULL, &ds);
+
+    if (st != SIMCLR_OK)
+        return st;
+    if (simclr_dataset_count(ds) != 5 || simclr_dataset_num_classes(ds) != 3)
+        fail_msg("IDX dataset: %zu items, %zu classes",
+                 simclr_dataset_count(ds), simclr_dataset_num_classes(ds));
+    st = simclr_dataset_get(ds, 4, &image);
+    if (st == SIMCLR_OK) {
+        if (image->data[0] != 48)
+            fail_msg("IDX dataset: item 4 starts with %u", image->data[0]);
+        simclr_image_destroy(image);
+    }
+    simclr_dataset_destroy(ds);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
 } scenarios[] = {
     {"image_create", make_image},
+    {"dataset_open_idx", open_idx_dataset},
 };
 
 static void run_until_success(const char *name, scenario_fn run)
@@ -76,16 +149,17 @@ static void run_until_success(const char *name, scenario_fn run)
         st = run();
         if (simclr_live_allocations() != 0)
             fail_msg("%s: %zu allocations leaked after failing allocation "
-                     "%ld", name, simclr_live_allocations(), n + 1);
+                     "%ld",
+                     name, simclr_live_allocations(), n + 1);
         if (st == SIMCLR_OK) {
-            printf("# %s: succeeded once %ld allocations were allowed\n",
-                   name, n);
+            printf("# %s: succeeded once %ld allocations were allowed\n", name,
+                   n);
             return;
         }
         if (st != SIMCLR_ERR_NOMEM)
             fail_msg("%s: failing allocation %ld gave %s (%s), not "
-                     "SIMCLR_ERR_NOMEM", name, n + 1, simclr_status_name(st),
-                     simclr_last_error());
+                     "SIMCLR_ERR_NOMEM",
+                     name, n + 1, simclr_status_name(st), simclr_last_error());
     }
     fail_msg("%s: never succeeded", name);
 }
@@ -95,6 +169,7 @@ static void test_every_scenario(void **state)
     size_t i;
 
     (void)state;
+    write_idx_dataset();
     assert_int_equal(simclr_set_allocator(failing_malloc, failing_realloc,
                                           failing_free, NULL),
                      SIMCLR_OK);
@@ -102,6 +177,7 @@ static void test_every_scenario(void **state)
         run_until_success(scenarios[i].name, scenarios[i].run);
     allocations_left = -1;
     assert_int_equal(simclr_set_allocator(NULL, NULL, NULL, NULL), SIMCLR_OK);
+    remove_idx_dataset();
 }
 
 int main(void)

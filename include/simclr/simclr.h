@@ -15,5 +15,6 @@
 #include "simclr/alloc.h"
 #include "simclr/threads.h"
 #include "simclr/image.h"
+#include "simclr/dataset.h"
 
 #endif /* SIMCLR_SIMCLR_H */
