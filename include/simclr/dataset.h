@@ -131,7 +131,8 @@ SIMCLR_API void simclr_dataset_options_init(simclr_dataset_options *opts);
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for NULL arguments or bad
  *         options; SIMCLR_ERR_IO if the path cannot be read;
  *         SIMCLR_ERR_CORRUPT for a malformed or truncated file (the
- *         message names the file and the expected and actual sizes);
+ *         message names the file and the expected and actual sizes),
+ *         also in skip mode when every file was bad;
  *         SIMCLR_ERR_UNSUPPORTED for an unknown format or IDX element
  *         type; SIMCLR_ERR_LIMIT if declared sizes overflow;
  *         SIMCLR_ERR_END_OF_DATA if no image was found;

@@ -15,6 +15,8 @@ Writes, under tests/data/dataset/:
   and labels, gzip-compressed).
 - cifar10_tiny_gray.bin: Pillow's "L" conversion of the CIFAR-10 images,
   to check the reader's RGB-to-gray conversion.
+- rgb_5x3.png, gray_4x6.png, photo_24x16.jpg: image files written by
+  Pillow for the folder reader.
 
 The pixel pattern is pattern(n, y, x, c) below; the C test evaluates the
 same expression to check that every pixel lands where it belongs.
@@ -105,7 +107,20 @@ def tiny_containers():
         f.write(bytes([7, 2, 5]))
 
 
+def tiny_images():
+    # Image files for the folder reader: an RGB PNG and a gray PNG holding
+    # the pattern (exact pixels), and a JPEG (only its size is checked:
+    # its pixels are the decoder's business).
+    Image.fromarray(pattern(1, 3, 5)[0]).save(
+        os.path.join(OUT, "rgb_5x3.png"))
+    Image.fromarray(np.ascontiguousarray(pattern(2, 6, 4)[1, ..., 0])).save(
+        os.path.join(OUT, "gray_4x6.png"))
+    Image.fromarray(pattern(1, 16, 24)[0]).save(
+        os.path.join(OUT, "photo_24x16.jpg"), quality=90)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     fashion()
     tiny_containers()
+    tiny_images()
