@@ -428,15 +428,16 @@ static void test_idx_bad_headers(void **state)
 
 /* ---- CIFAR --------------------------------------------------------------- */
 
-static void check_rgb_pattern(const simclr_image *im, unsigned n, uint32_t side)
+static void check_rgb_pattern(const simclr_image *im, unsigned n,
+                              uint32_t width, uint32_t height)
 {
     uint32_t y, x, c;
 
-    assert_int_equal(im->width, side);
-    assert_int_equal(im->height, side);
+    assert_int_equal(im->width, width);
+    assert_int_equal(im->height, height);
     assert_int_equal(im->channels, 3);
-    for (y = 0; y < side; y++)
-        for (x = 0; x < side; x++)
+    for (y = 0; y < height; y++)
+        for (x = 0; x < width; x++)
             for (c = 0; c < 3; c++)
                 if (im->data[y * im->stride + x * 3 + c] != pattern(n, y, x, c))
                     fail_msg("image %u pixel (%u, %u, %u) is %u, expected "
@@ -464,7 +465,7 @@ static void test_cifar10_tiny(void **state)
         assert_int_equal(simclr_dataset_label(ds, n, &label), SIMCLR_OK);
         assert_int_equal(label, labels[n]);
         assert_int_equal(simclr_dataset_get(ds, n, &im), SIMCLR_OK);
-        check_rgb_pattern(im, n, 32);
+        check_rgb_pattern(im, n, 32, 32);
         simclr_image_destroy(im);
     }
     simclr_dataset_destroy(ds);
@@ -517,7 +518,7 @@ static void test_cifar100_fine_and_coarse(void **state)
     assert_int_equal(simclr_dataset_label(ds, 1, &label), SIMCLR_OK);
     assert_int_equal(label, 99);
     assert_int_equal(simclr_dataset_get(ds, 1, &im), SIMCLR_OK);
-    check_rgb_pattern(im, 1, 32);
+    check_rgb_pattern(im, 1, 32, 32);
     simclr_image_destroy(im);
     simclr_dataset_destroy(ds);
 
@@ -569,7 +570,7 @@ static void test_cifar10_directory_with_bad_batch(void **state)
 
         /* Item 10 is the second record of the fifth batch. */
         assert_int_equal(simclr_dataset_get(ds, 10, &im), SIMCLR_OK);
-        check_rgb_pattern(im, 1, 32);
+        check_rgb_pattern(im, 1, 32, 32);
         simclr_image_destroy(im);
     }
     simclr_dataset_destroy(ds);
@@ -644,7 +645,7 @@ static void test_stl10_orientation(void **state)
     assert_int_equal(simclr_dataset_num_classes(ds), 10);
     for (n = 0; n < 2; n++) {
         assert_int_equal(simclr_dataset_get(ds, n, &im), SIMCLR_OK);
-        check_rgb_pattern(im, n, 96);
+        check_rgb_pattern(im, n, 96, 96);
         simclr_image_destroy(im);
     }
     assert_int_equal(simclr_dataset_label(ds, 0, &label), SIMCLR_OK);
