@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,15 +18,20 @@
 
 #include "simclr/simclr.h"
 
-static long allocations_left; /* fail once this reaches zero; <0: never */
+/* Fail once this reaches zero; < 0: never. Atomic, because the loader's
+ * worker threads allocate too. */
+static atomic_long allocations_left;
 
 static int take_allocation(void)
 {
-    if (allocations_left < 0)
-        return 1;
-    if (allocations_left == 0)
-        return 0;
-    allocations_left--;
+    long n = atomic_load(&allocations_left);
+
+    do {
+        if (n < 0)
+            return 1;
+        if (n == 0)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&allocations_left, &n, n - 1));
     return 1;
 }
 
@@ -130,12 +136,40 @@ static simclr_status open_idx_dataset(void)
     return st;
 }
 
+/* A loader over the same dataset: one worker thread, first batch. */
+static simclr_status load_first_batch(void)
+{
+    simclr_loader_options o;
+    simclr_dataset *ds;
+    simclr_loader *ld;
+    simclr_batch *b;
+    simclr_status st = simclr_dataset_open(idx_images, NULL, &ds);
+
+    if (st != SIMCLR_OK)
+        return st;
+    simclr_loader_options_init(&o);
+    o.batch_size = 2;
+    o.num_workers = 1;
+    o.prefetch = 1;
+    st = simclr_loader_create(ds, &o, &ld);
+    if (st == SIMCLR_OK) {
+        st = simclr_loader_next(ld, &b);
+        if (st == SIMCLR_OK && simclr_batch_count(b) != 2)
+            fail_msg("loader: first batch of %zu", simclr_batch_count(b));
+        simclr_batch_destroy(b);
+        simclr_loader_destroy(ld);
+    }
+    simclr_dataset_destroy(ds);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
 } scenarios[] = {
     {"image_create", make_image},
     {"dataset_open_idx", open_idx_dataset},
+    {"loader_first_batch", load_first_batch},
 };
 
 static void run_until_success(const char *name, scenario_fn run)

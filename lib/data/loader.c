@@ -39,8 +39,8 @@ typedef struct slot {
     size_t batch;          /* batch number it holds */
     size_t size;           /* positions in this batch */
     size_t done;           /* positions finished */
-    simclr_image **images; /* batch_size entries; NULL for skipped items */
-    void **samples;        /* transform results, batch_size entries */
+    simclr_image **images; /* slot_len entries; NULL for skipped items */
+    void **samples;        /* transform results, slot_len entries */
     simclr_status status;  /* first failure, by position */
     size_t failed_at;      /* its position within the batch */
     char message[SIMCLR__ERROR_MAX];
@@ -60,6 +60,7 @@ struct simclr_loader {
     simclr__error err;
     simclr_dataset *ds;
     size_t batch_size, prefetch, num_batches, positions;
+    size_t slot_len; /* the most items a batch can hold */
     uint64_t seed;
     int shuffle;
     simclr__sample_transform transform;
@@ -106,9 +107,9 @@ static void release_sample(const simclr__sample_transform *t, void *sample)
 /* Empty slot @p s and prepare it for batch @p batch. */
 static void slot_reset(simclr_loader *ld, slot *s, size_t batch)
 {
-    size_t i, first = batch * ld->batch_size;
+    size_t i;
 
-    for (i = 0; i < ld->batch_size; i++) {
+    for (i = 0; i < ld->slot_len; i++) {
         simclr_image_destroy(s->images[i]);
         s->images[i] = NULL;
         release_sample(&ld->transform, s->samples[i]);
@@ -117,9 +118,12 @@ static void slot_reset(simclr_loader *ld, slot *s, size_t batch)
     s->batch = batch;
     s->done = 0;
     s->size = 0;
-    if (batch < ld->num_batches)
-        s->size = ld->positions - first < ld->batch_size ? ld->positions - first
-                                                         : ld->batch_size;
+    if (batch < ld->num_batches) {
+        size_t first = batch * ld->batch_size; /* < positions */
+        size_t left = ld->positions - first;
+
+        s->size = left < ld->batch_size ? left : ld->batch_size;
+    }
     s->status = SIMCLR_OK;
     s->failed_at = SIZE_MAX;
     s->message[0] = '\0';
@@ -176,7 +180,8 @@ static void start_epoch(simclr_loader *ld, uint64_t epoch)
 static bool claimable(const simclr_loader *ld)
 {
     return !ld->stop && !ld->paused && ld->next_claim < ld->positions &&
-           ld->next_claim / ld->batch_size < ld->next_batch + ld->prefetch;
+           /* claims never fall behind the consumer */
+           ld->next_claim / ld->batch_size - ld->next_batch < ld->prefetch;
 }
 
 /* Decode one item (and transform it), outside the lock. */
@@ -299,8 +304,8 @@ static simclr_status alloc_slots(simclr_loader *ld)
         return SIMCLR_ERR_NOMEM;
     for (i = 0; i < ld->prefetch; i++) {
         ld->slots[i].images =
-            simclr__calloc(ld->batch_size, sizeof(simclr_image *));
-        ld->slots[i].samples = simclr__calloc(ld->batch_size, sizeof(void *));
+            simclr__calloc(ld->slot_len, sizeof(simclr_image *));
+        ld->slots[i].samples = simclr__calloc(ld->slot_len, sizeof(void *));
         if (!ld->slots[i].images || !ld->slots[i].samples)
             return SIMCLR_ERR_NOMEM;
     }
@@ -392,14 +397,19 @@ simclr_status simclr__loader_create(simclr_dataset *ds,
     pthread_cond_init(&ld->ready_cv, NULL);
     ld->ds = ds;
     ld->batch_size = opts->batch_size;
-    ld->prefetch = opts->prefetch;
     ld->seed = opts->seed;
     ld->shuffle = opts->shuffle;
-    ld->num_batches =
-        opts->drop_last ? ds->count / opts->batch_size
-                        : (ds->count + opts->batch_size - 1) / opts->batch_size;
+    /* count >= 1, and with drop_last count >= batch_size: no batch is
+     * empty, and nothing here can overflow. */
+    ld->num_batches = ds->count / opts->batch_size;
+    if (!opts->drop_last && ds->count % opts->batch_size != 0)
+        ld->num_batches++;
     ld->positions =
         opts->drop_last ? ld->num_batches * opts->batch_size : ds->count;
+    ld->slot_len = opts->batch_size < ds->count ? opts->batch_size : ds->count;
+    /* More slots than batches would never be used. */
+    ld->prefetch =
+        opts->prefetch < ld->num_batches ? opts->prefetch : ld->num_batches;
     if (transform) {
         ld->transform = *transform;
         ld->has_transform = true;
