@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -377,6 +378,13 @@ simclr_status simclr__folder_get(simclr_dataset *ds, size_t index,
 
     if (st == SIMCLR_OK)
         return SIMCLR_OK;
+    /* The message must name the file, whatever the decoder said. */
+    if (!strstr(simclr_last_error(), path)) {
+        char why[SIMCLR__ERROR_MAX];
+
+        snprintf(why, sizeof(why), "%s", simclr_last_error());
+        simclr__fail(NULL, st, "%s: %s", path, why);
+    }
     if (simclr__status_is_bad_file(st) &&
         atomic_exchange(&ds->bad[index], 1) == 0) {
         simclr__dataset_bad_file(ds, path, st);
