@@ -1213,6 +1213,200 @@ static void test_loader_transform_hook(void **state)
     remove_tree(dir);
 }
 
+/* ---- folders of real images ------------------------------------------- */
+
+/*
+ * root/a/photo.jpg  root/a/rgb.png
+ * root/b/broken.png (the first 40 bytes of a PNG)  root/b/gray.png
+ * root/b/text.jpg   (not an image at all)
+ */
+static char *make_image_tree(void)
+{
+    char *root = make_temp_dir();
+    char *path;
+
+    make_dir(root, "a");
+    make_dir(root, "b");
+    path = join(root, "a/photo.jpg");
+    copy_file(DATA "/photo_24x16.jpg", path);
+    free(path);
+    path = join(root, "a/rgb.png");
+    copy_file(DATA "/rgb_5x3.png", path);
+    free(path);
+    path = join(root, "b/gray.png");
+    copy_file(DATA "/gray_4x6.png", path);
+    free(path);
+    path = join(root, "b/broken.png");
+    copy_file(DATA "/rgb_5x3.png", path);
+    assert_int_equal(truncate(path, 40), 0);
+    free(path);
+    write_text(root, "b/text.jpg", "this is not a JPEG file");
+    return root;
+}
+
+static void check_gray_pattern(const simclr_image *im, unsigned channels)
+{
+    uint32_t y, x, c;
+
+    assert_int_equal(im->width, 4);
+    assert_int_equal(im->height, 6);
+    assert_int_equal(im->channels, channels);
+    for (y = 0; y < 6; y++)
+        for (x = 0; x < 4; x++)
+            for (c = 0; c < channels; c++)
+                assert_int_equal(im->data[y * im->stride + x * channels + c],
+                                 pattern(1, y, x, 0));
+}
+
+static void test_folder_decodes_images(void **state)
+{
+    char *root = make_image_tree();
+    simclr_dataset_options o;
+    simclr_dataset *ds;
+    simclr_image *im;
+
+    (void)state;
+    start_collecting();
+    assert_int_equal(simclr_dataset_open(root, NULL, &ds), SIMCLR_OK);
+    assert_int_equal(simclr_dataset_count(ds), 5);
+    assert_item(ds, 0, "a/photo.jpg", 0);
+    assert_item(ds, 2, "b/broken.png", 1);
+
+    assert_int_equal(simclr_dataset_get(ds, 0, &im), SIMCLR_OK);
+    assert_int_equal(im->width, 24);
+    assert_int_equal(im->height, 16);
+    assert_int_equal(im->channels, 3);
+    simclr_image_destroy(im);
+    assert_int_equal(simclr_dataset_get(ds, 1, &im), SIMCLR_OK);
+    check_rgb_pattern(im, 0, 5, 3);
+    simclr_image_destroy(im);
+    assert_int_equal(simclr_dataset_get(ds, 3, &im), SIMCLR_OK);
+    check_gray_pattern(im, 1);
+    simclr_image_destroy(im);
+
+    /* A bad file fails each time it is asked for, but counts once. */
+    assert_true(simclr__status_is_bad_file(simclr_dataset_get(ds, 2, &im)));
+    assert_null(im);
+    assert_non_null(strstr(simclr_dataset_error(ds), "broken.png"));
+    assert_true(simclr__status_is_bad_file(simclr_dataset_get(ds, 2, &im)));
+    assert_int_equal(simclr_dataset_skipped(ds), 1);
+    stop_collecting();
+    assert_int_equal(warnings, 1);
+    assert_non_null(strstr(first_warning, "broken.png"));
+    simclr_dataset_destroy(ds);
+
+    /* Gray sources replicated to RGB on request. */
+    simclr_dataset_options_init(&o);
+    o.channels = 3;
+    assert_int_equal(simclr_dataset_open(root, &o, &ds), SIMCLR_OK);
+    assert_int_equal(simclr_dataset_get(ds, 3, &im), SIMCLR_OK);
+    check_gray_pattern(im, 3);
+    simclr_image_destroy(im);
+    simclr_dataset_destroy(ds);
+    remove_tree(root);
+}
+
+/* Many bad files: the first few are named, the rest only counted. */
+static void test_folder_reports_first_bad_files(void **state)
+{
+    char *root = make_temp_dir();
+    char name[32], *good = join(root, "good.png");
+    simclr_dataset *ds;
+    int i;
+
+    (void)state;
+    copy_file(DATA "/rgb_5x3.png", good);
+    for (i = 0; i < SIMCLR__DATA_REPORT_MAX + 4; i++) {
+        snprintf(name, sizeof(name), "empty%02d.png", i);
+        write_text(root, name, "");
+    }
+    start_collecting();
+    assert_int_equal(simclr_dataset_open(root, NULL, &ds), SIMCLR_OK);
+    stop_collecting();
+    assert_int_equal(simclr_dataset_count(ds), 1);
+    assert_int_equal(simclr_dataset_skipped(ds), SIMCLR__DATA_REPORT_MAX + 4);
+    /* One line per reported file, and one saying the rest are not. */
+    assert_int_equal(warnings, SIMCLR__DATA_REPORT_MAX + 1);
+    assert_non_null(strstr(first_warning, "empty00.png"));
+    simclr_dataset_destroy(ds);
+    free(good);
+    remove_tree(root);
+}
+
+/* Skip mode: bad images leave holes, the same for any thread count. */
+static void test_loader_skips_bad_files(void **state)
+{
+    size_t first[8], got[8], batches, n, i;
+    char *root = make_image_tree();
+    static const int workers[] = {1, 3};
+    simclr_dataset *ds;
+    int w;
+
+    (void)state;
+    for (w = 0; w < 2; w++) {
+        simclr_loader *ld;
+        simclr_batch *b;
+        simclr_status st;
+
+        start_collecting();
+        assert_int_equal(simclr_dataset_open(root, NULL, &ds), SIMCLR_OK);
+        ld = make_loader(ds, 2, 77, workers[w], 2, 0, 1);
+        for (n = 0, batches = 0; (st = simclr_loader_next(ld, &b)) == SIMCLR_OK;
+             batches++) {
+            for (i = 0; i < simclr_batch_count(b); i++)
+                got[n++] = simclr_batch_indices(b)[i];
+            simclr_batch_destroy(b);
+        }
+        assert_int_equal(st, SIMCLR_ERR_END_OF_DATA);
+        assert_int_equal(n, 3);
+        for (i = 0; i < n; i++)
+            assert_true(got[i] != 2 && got[i] != 4);
+        if (w == 0)
+            memcpy(first, got, sizeof(got));
+        else
+            assert_memory_equal(first, got, n * sizeof(size_t));
+        /* A second epoch meets the same bad files without recounting. */
+        while (simclr_loader_next(ld, &b) == SIMCLR_OK)
+            simclr_batch_destroy(b);
+        stop_collecting();
+        assert_int_equal(simclr_dataset_skipped(ds), 2);
+        assert_int_equal(warnings, 2);
+        simclr_loader_destroy(ld);
+        simclr_dataset_destroy(ds);
+    }
+    remove_tree(root);
+}
+
+/* Strict mode: the batch holding a bad image fails, the others do not. */
+static void test_loader_strict_fails_batch(void **state)
+{
+    char *root = make_image_tree();
+    simclr_dataset *ds;
+    simclr_loader *ld;
+    simclr_batch *b;
+    simclr_status st;
+
+    (void)state;
+    assert_int_equal(open_as(root, SIMCLR_DATASET_FOLDER, 1, &ds), SIMCLR_OK);
+    ld = make_loader(ds, 2, 0, 2, 3, 0, 0);
+    assert_int_equal(simclr_loader_next(ld, &b), SIMCLR_OK);
+    assert_int_equal(simclr_batch_count(b), 2);
+    simclr_batch_destroy(b);
+    st = simclr_loader_next(ld, &b); /* broken.png, gray.png */
+    assert_true(simclr__status_is_bad_file(st));
+    assert_null(b);
+    assert_non_null(strstr(simclr_loader_error(ld), "broken.png"));
+    assert_non_null(strstr(simclr_last_error(), "broken.png"));
+    st = simclr_loader_next(ld, &b); /* text.jpg */
+    assert_true(simclr__status_is_bad_file(st));
+    assert_non_null(strstr(simclr_loader_error(ld), "text.jpg"));
+    assert_int_equal(simclr_loader_next(ld, &b), SIMCLR_ERR_END_OF_DATA);
+    assert_int_equal(simclr_dataset_skipped(ds), 0);
+    simclr_loader_destroy(ld);
+    simclr_dataset_destroy(ds);
+    remove_tree(root);
+}
+
 /* ---- Fashion-MNIST ------------------------------------------------------- */
 
 typedef struct fashion_ref {
@@ -1397,6 +1591,12 @@ int main(void)
                                   check_no_leaks),
         cmocka_unit_test_teardown(test_loader_bad_options, check_no_leaks),
         cmocka_unit_test_teardown(test_loader_transform_hook, check_no_leaks),
+        cmocka_unit_test_teardown(test_folder_decodes_images, check_no_leaks),
+        cmocka_unit_test_teardown(test_folder_reports_first_bad_files,
+                                  check_no_leaks),
+        cmocka_unit_test_teardown(test_loader_skips_bad_files, check_no_leaks),
+        cmocka_unit_test_teardown(test_loader_strict_fails_batch,
+                                  check_no_leaks),
         cmocka_unit_test_teardown(test_fashion_mnist, check_no_leaks),
     };
 

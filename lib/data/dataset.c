@@ -59,7 +59,10 @@ simclr_status simclr__dataset_bad_file(simclr_dataset *ds, const char *path,
         return status;
 
     n = atomic_fetch_add(&ds->skipped, 1) + 1;
-    if (n <= SIMCLR__DATA_REPORT_MAX)
+    if (n <= SIMCLR__DATA_REPORT_MAX && strstr(simclr_last_error(), path))
+        simclr__log(SIMCLR_LOG_WARN, "dataset %s: skipping a bad file: %s",
+                    ds->root, simclr_last_error());
+    else if (n <= SIMCLR__DATA_REPORT_MAX)
         simclr__log(SIMCLR_LOG_WARN, "dataset %s: skipping %s: %s", ds->root,
                     path, simclr_last_error());
     if (n == SIMCLR__DATA_REPORT_MAX)

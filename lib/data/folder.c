@@ -361,13 +361,18 @@ simclr_status simclr__read_folder(simclr_dataset *ds, const char *path,
 
 /* ---- decoding an item ---------------------------------------------------- */
 
+/* The library's PNG and JPEG decoder, with the dataset's colour mode and
+ * otherwise its default limits. Thread-safe, as the workers need. */
 static simclr_status decode_path(const simclr_dataset *ds, const char *path,
                                  simclr_image **out)
 {
-    (void)ds;
-    (void)out;
-    return simclr__fail(NULL, SIMCLR_ERR_NOT_BUILT,
-                        "dataset: cannot decode %s: no image decoder", path);
+    simclr_decode_options o;
+
+    simclr_decode_options_init(&o);
+    o.color = ds->channels == 1   ? SIMCLR_COLOR_GRAY
+              : ds->channels == 3 ? SIMCLR_COLOR_RGB
+                                  : SIMCLR_COLOR_KEEP;
+    return simclr_image_decode_file(path, &o, out);
 }
 
 simclr_status simclr__folder_get(simclr_dataset *ds, size_t index,
