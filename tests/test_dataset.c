@@ -26,8 +26,7 @@
 #define DATA        SIMCLR_TEST_DATA "/dataset"
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-/* ---- utilities ------------------------------------------------------------
- */
+/* ---- utilities --------------------------------------------------------- */
 
 /* The pixel pattern of gen_dataset.py. */
 static unsigned pattern(unsigned n, unsigned y, unsigned x, unsigned c)
