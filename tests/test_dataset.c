@@ -26,7 +26,7 @@
 #define DATA        SIMCLR_TEST_DATA "/dataset"
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-/* ---- utilities --------------------------------------------------------- */
+/* ---- utilities ----------------------------------------------------------- */
 
 /* The pixel pattern of gen_dataset.py. */
 static unsigned pattern(unsigned n, unsigned y, unsigned x, unsigned c)
@@ -211,8 +211,7 @@ static int check_no_leaks(void **state)
     return 0;
 }
 
-/* ---- IDX ------------------------------------------------------------------
- */
+/* ---- IDX ----------------------------------------------------------------- */
 
 static void check_tiny_idx(simclr_dataset *ds)
 {
@@ -627,8 +626,7 @@ static void test_cifar_single_file_truncated(void **state)
     remove_tree(dir);
 }
 
-/* ---- STL-10 ----------------------------------------------------------------
- */
+/* ---- STL-10 -------------------------------------------------------------- */
 
 /* STL-10 stores pixels column by column; rows must come out right. */
 static void test_stl10_orientation(void **state)
@@ -869,8 +867,7 @@ static void test_folder_flat_and_options(void **state)
     remove_tree(root);
 }
 
-/* ---- the loader ------------------------------------------------------------
- */
+/* ---- the loader ---------------------------------------------------------- */
 
 #define LOADER_ITEMS 103
 
@@ -1213,7 +1210,7 @@ static void test_loader_transform_hook(void **state)
     remove_tree(dir);
 }
 
-/* ---- folders of real images ------------------------------------------- */
+/* ---- folders of real images ---------------------------------------------- */
 
 /*
  * root/a/photo.jpg  root/a/rgb.png

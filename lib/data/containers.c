@@ -100,7 +100,7 @@ static simclr_status find_in_dir(const char *dir, const char *const *names,
                         names[0]);
 }
 
-/* ---- IDX ---------------------------------------------------------------- */
+/* ---- IDX ----------------------------------------------------------------- */
 
 /* One IDX file of unsigned bytes: its dimensions and its data. */
 typedef struct idx_file {
@@ -389,8 +389,7 @@ done:
     return st;
 }
 
-/* ---- CIFAR ----------------------------------------------------------------
- */
+/* ---- CIFAR --------------------------------------------------------------- */
 
 #define CIFAR_SIDE   32
 #define CIFAR_PIXELS (CIFAR_SIDE * CIFAR_SIDE * 3)

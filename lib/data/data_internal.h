@@ -82,7 +82,7 @@ simclr_status simclr__folder_get(simclr_dataset *ds, size_t index,
 /* "dir/name" in a new allocation, or NULL when out of memory. */
 char *simclr__path_join(const char *dir, const char *name);
 
-/* ---- loader hook ----------------------------------------------------- */
+/* ---- loader hook --------------------------------------------------------- */
 
 /*
  * A per-sample transform run on the loader's worker threads right after

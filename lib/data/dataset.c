@@ -26,7 +26,7 @@ void simclr_dataset_options_init(simclr_dataset_options *opts)
     opts->recursive = 1;
 }
 
-/* ---- errors and bad files -------------------------------------------- */
+/* ---- errors and bad files ------------------------------------------------ */
 
 simclr_status simclr__dataset_fail(simclr_dataset *ds, simclr_status status,
                                    const char *fmt, ...)
@@ -73,7 +73,7 @@ simclr_status simclr__dataset_bad_file(simclr_dataset *ds, const char *path,
     return SIMCLR_OK;
 }
 
-/* ---- class names ----------------------------------------------------- */
+/* ---- class names --------------------------------------------------------- */
 
 /* Read up to @p want non-empty lines of @p path; false if there are
  * fewer or the file cannot be read. */
@@ -172,7 +172,7 @@ char *simclr__path_join(const char *dir, const char *name)
     return path;
 }
 
-/* ---- format detection ------------------------------------------------ */
+/* ---- format detection ---------------------------------------------------- */
 
 static bool dir_has(const char *dir, const char *name)
 {
@@ -272,7 +272,7 @@ static simclr_status check_options(const char *path,
     return SIMCLR_OK;
 }
 
-/* ---- open and destroy ------------------------------------------------- */
+/* ---- open and destroy ---------------------------------------------------- */
 
 static simclr_status read_dataset(simclr_dataset *ds, const char *path,
                                   const simclr_dataset_options *opts)
@@ -377,7 +377,7 @@ void simclr_dataset_destroy(simclr_dataset *ds)
     simclr__free(ds);
 }
 
-/* ---- accessors --------------------------------------------------------- */
+/* ---- accessors ----------------------------------------------------------- */
 
 size_t simclr_dataset_count(const simclr_dataset *ds)
 {

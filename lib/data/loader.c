@@ -96,7 +96,7 @@ void simclr_loader_options_init(simclr_loader_options *opts)
     opts->prefetch = 2;
 }
 
-/* ---- slots -------------------------------------------------------------- */
+/* ---- slots --------------------------------------------------------------- */
 
 static void release_sample(const simclr__sample_transform *t, void *sample)
 {
@@ -115,7 +115,6 @@ static void slot_reset(simclr_loader *ld, slot *s, size_t batch)
         release_sample(&ld->transform, s->samples[i]);
         s->samples[i] = NULL;
     }
-    s->batch = batch;
     s->done = 0;
     s->size = 0;
     if (batch < ld->num_batches) {
@@ -129,8 +128,7 @@ static void slot_reset(simclr_loader *ld, slot *s, size_t batch)
     s->message[0] = '\0';
 }
 
-/* ---- epochs ---------------------------------------------------------------
- */
+/* ---- epochs -------------------------------------------------------------- */
 
 /* Fisher-Yates over one stream keyed by (seed, epoch). */
 static void make_order(simclr_loader *ld, uint64_t epoch)
@@ -174,8 +172,7 @@ static void start_epoch(simclr_loader *ld, uint64_t epoch)
     pthread_cond_broadcast(&ld->work_cv);
 }
 
-/* ---- workers ----------------------------------------------------------------
- */
+/* ---- workers ------------------------------------------------------------- */
 
 static bool claimable(const simclr_loader *ld)
 {
@@ -265,7 +262,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- create and destroy ------------------------------------------------- */
+/* ---- create and destroy -------------------------------------------------- */
 
 static simclr_status check_options(const simclr_dataset *ds,
                                    const simclr_loader_options *opts)
@@ -450,8 +447,7 @@ void simclr_loader_destroy(simclr_loader *loader)
     free_loader(loader);
 }
 
-/* ---- the consumer ---------------------------------------------------------
- */
+/* ---- the consumer -------------------------------------------------------- */
 
 size_t simclr_loader_num_batches(const simclr_loader *loader)
 {
@@ -589,7 +585,7 @@ simclr_status simclr_loader_next(simclr_loader *loader, simclr_batch **out)
     return st;
 }
 
-/* ---- batches ------------------------------------------------------------ */
+/* ---- batches ------------------------------------------------------------- */
 
 size_t simclr_batch_count(const simclr_batch *batch)
 {
