@@ -5,10 +5,12 @@
   peer_loader.py folder FOLDER      BATCH WORKERS EPOCHS
 
 idx: the IDX images (gzip or raw) held in memory as a NumPy array, one
-uint8 tensor per item. folder: every .png/.jpg/.jpeg under FOLDER (sorted
-paths), decoded by Pillow to RGB. Both shuffle and batch like the C
-loader, with persistent worker processes. Prints one line per epoch:
-"epoch SECONDS IMAGES".
+uint8 tensor per item, stacked into a (N, H, W) batch tensor by the
+default collate function as a PyTorch user would. folder: every
+.png/.jpg/.jpeg under FOLDER (sorted paths), decoded by Pillow to RGB,
+batches kept as lists since the sizes differ (the C batches are lists of
+images too). Both shuffle and batch like the C loader, with persistent
+worker processes. Prints one line per epoch: "epoch SECONDS IMAGES".
 """
 import gzip
 import os
@@ -68,7 +70,7 @@ def main():
     ds = IdxImages(path) if kind == "idx" else FolderImages(path)
     loader = DataLoader(ds, batch_size=batch, shuffle=True,
                         num_workers=workers, persistent_workers=workers > 0,
-                        collate_fn=as_list,
+                        collate_fn=None if kind == "idx" else as_list,
                         generator=torch.Generator().manual_seed(0))
     for _ in range(epochs):
         start = time.perf_counter()
