@@ -6,24 +6,32 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "simclr/simclr.h"
 
-static long allocations_left; /* fail once this reaches zero; <0: never */
+/* Fail once this reaches zero; < 0: never. Atomic, because the loader's
+ * worker threads allocate too. */
+static atomic_long allocations_left;
 
 static int take_allocation(void)
 {
-    if (allocations_left < 0)
-        return 1;
-    if (allocations_left == 0)
-        return 0;
-    allocations_left--;
+    long n = atomic_load(&allocations_left);
+
+    do {
+        if (n < 0)
+            return 1;
+        if (n == 0)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&allocations_left, &n, n - 1));
     return 1;
 }
 
@@ -163,6 +171,103 @@ static simclr_status augment_pair(void)
     return st;
 }
 
+/* A small IDX dataset (images and labels side by side), written once. */
+static char idx_dir[] = "/tmp/simclr-oom-XXXXXX";
+static char idx_images[64];
+
+static void write_be32(FILE *f, uint32_t v)
+{
+    fputc((int)(v >> 24), f);
+    fputc((int)(v >> 16) & 0xff, f);
+    fputc((int)(v >> 8) & 0xff, f);
+    fputc((int)v & 0xff, f);
+}
+
+static void write_idx_dataset(void)
+{
+    char labels[64];
+    FILE *f;
+    int i;
+
+    assert_non_null(mkdtemp(idx_dir));
+    snprintf(idx_images, sizeof(idx_images), "%s/t-images-idx3-ubyte", idx_dir);
+    snprintf(labels, sizeof(labels), "%s/t-labels-idx1-ubyte", idx_dir);
+    f = fopen(idx_images, "wb");
+    assert_non_null(f);
+    fwrite("\0\0\x08\x03", 1, 4, f);
+    write_be32(f, 5);
+    write_be32(f, 3);
+    write_be32(f, 4);
+    for (i = 0; i < 5 * 3 * 4; i++)
+        fputc(i, f);
+    fclose(f);
+    f = fopen(labels, "wb");
+    assert_non_null(f);
+    fwrite("\0\0\x08\x01", 1, 4, f);
+    write_be32(f, 5);
+    for (i = 0; i < 5; i++)
+        fputc(i % 3, f);
+    fclose(f);
+}
+
+static void remove_idx_dataset(void)
+{
+    char labels[64];
+
+    snprintf(labels, sizeof(labels), "%s/t-labels-idx1-ubyte", idx_dir);
+    unlink(idx_images);
+    unlink(labels);
+    rmdir(idx_dir);
+}
+
+static simclr_status open_idx_dataset(void)
+{
+    simclr_dataset *ds;
+    simclr_image *image;
+    simclr_status st = simclr_dataset_open(idx_images, NULL, &ds);
+
+    if (st != SIMCLR_OK)
+        return st;
+    if (simclr_dataset_count(ds) != 5 || simclr_dataset_num_classes(ds) != 3)
+        fail_msg("IDX dataset: %zu items, %zu classes",
+                 simclr_dataset_count(ds), simclr_dataset_num_classes(ds));
+    st = simclr_dataset_get(ds, 4, &image);
+    if (st == SIMCLR_OK) {
+        if (image->data[0] != 48)
+            fail_msg("IDX dataset: item 4 starts with %u", image->data[0]);
+        simclr_image_destroy(image);
+    }
+    simclr_dataset_destroy(ds);
+    return st;
+}
+
+/* A loader over the same dataset: one worker thread, first batch. */
+static simclr_status load_first_batch(void)
+{
+    simclr_loader_options o;
+    simclr_dataset *ds;
+    simclr_loader *ld;
+    simclr_batch *b;
+    simclr_status st = simclr_dataset_open(idx_images, NULL, &ds);
+
+    if (st != SIMCLR_OK)
+        return st;
+    simclr_loader_options_init(&o);
+    o.batch_size = 2;
+    o.num_workers = 1;
+    o.prefetch = 1;
+    st = simclr_loader_create(ds, &o, &ld);
+    if (st == SIMCLR_OK) {
+        st = simclr_loader_next(ld, &b);
+        if (st == SIMCLR_OK && simclr_batch_count(b) != 2)
+            fail_msg("loader: first batch of %zu", simclr_batch_count(b));
+        simclr_batch_destroy(b);
+        simclr_loader_destroy(ld);
+    }
+    simclr_dataset_destroy(ds);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
@@ -174,6 +279,8 @@ static const struct {
     {"image_decode_memory jpeg cmyk", decode_jpeg_cmyk},
     {"augmenter_create", make_augmenter},
     {"augment_pair", augment_pair},
+    {"dataset_open_idx", open_idx_dataset},
+    {"loader_first_batch", load_first_batch},
 };
 
 static void run_until_success(const char *name, scenario_fn run)
@@ -207,6 +314,7 @@ static void test_every_scenario(void **state)
     size_t i;
 
     (void)state;
+    write_idx_dataset();
     assert_int_equal(simclr_set_allocator(failing_malloc, failing_realloc,
                                           failing_free, NULL),
                      SIMCLR_OK);
@@ -214,6 +322,7 @@ static void test_every_scenario(void **state)
         run_until_success(scenarios[i].name, scenarios[i].run);
     allocations_left = -1;
     assert_int_equal(simclr_set_allocator(NULL, NULL, NULL, NULL), SIMCLR_OK);
+    remove_idx_dataset();
 }
 
 int main(void)

@@ -16,5 +16,6 @@
 #include "simclr/threads.h"
 #include "simclr/image.h"
 #include "simclr/augment.h"
+#include "simclr/dataset.h"
 
 #endif /* SIMCLR_SIMCLR_H */
