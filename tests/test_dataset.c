@@ -1149,6 +1149,120 @@ static void sum_release(void *user, void *sample)
     simclr__free(sample);
 }
 
+/* With an augmenter, each batch carries one (2n, C, S, S) tensor whose
+ * rows 2i and 2i + 1 are exactly the views the augmenter makes of item i
+ * on its own, whatever the number of workers. */
+static void check_views_epoch(simclr_dataset *ds, const simclr_augmenter *aug,
+                              int workers, float **all_views)
+{
+    enum { S = 8 };
+    simclr_loader_options o;
+    simclr_loader *ld;
+    simclr_batch *b;
+    simclr_status st;
+    size_t offset = 0;
+    float expect[2 * S * S];
+
+    simclr_loader_options_init(&o);
+    o.batch_size = 16;
+    o.seed = 5;
+    o.num_workers = workers;
+    o.augmenter = aug;
+    assert_int_equal(simclr_loader_create(ds, &o, &ld), SIMCLR_OK);
+    assert_int_equal(simclr_loader_set_epoch(ld, 2), SIMCLR_OK);
+    while ((st = simclr_loader_next(ld, &b)) == SIMCLR_OK) {
+        size_t shape[4], n = simclr_batch_count(b), i;
+        const float *views = simclr_batch_views(b, shape);
+
+        assert_non_null(views);
+        assert_int_equal(shape[0], 2 * n);
+        assert_int_equal(shape[1], 1);
+        assert_int_equal(shape[2], S);
+        assert_int_equal(shape[3], S);
+        for (i = 0; i < n; i++) {
+            size_t index = simclr_batch_indices(b)[i];
+            simclr_image *im;
+
+            assert_int_equal(simclr_dataset_get(ds, index, &im), SIMCLR_OK);
+            assert_int_equal(simclr_augment_pair(aug, im, 2, index, expect),
+                             SIMCLR_OK);
+            simclr_image_destroy(im);
+            assert_memory_equal(views + i * 2 * S * S, expect,
+                                sizeof(expect));
+        }
+        *all_views = realloc(*all_views,
+                             (offset + 2 * n * S * S) * sizeof(float));
+        assert_non_null(*all_views);
+        memcpy(*all_views + offset, views, 2 * n * S * S * sizeof(float));
+        offset += 2 * n * S * S;
+        simclr_batch_destroy(b);
+    }
+    assert_int_equal(st, SIMCLR_ERR_END_OF_DATA);
+    assert_int_equal(offset, (size_t)LOADER_ITEMS * 2 * S * S);
+    simclr_loader_destroy(ld);
+}
+
+static void test_loader_views(void **state)
+{
+    char *dir, *path = make_indexed_idx(&dir);
+    simclr_augment_config cfg;
+    simclr_augmenter *aug;
+    simclr_dataset *ds;
+    simclr_loader_options o;
+    simclr_loader *ld;
+    simclr_batch *b;
+    float *one = NULL, *three = NULL;
+    size_t shape[4] = {1, 1, 1, 1};
+
+    (void)state;
+    assert_int_equal(simclr_dataset_open(path, NULL, &ds), SIMCLR_OK);
+    assert_int_equal(simclr_augment_config_init(&cfg,
+                                                SIMCLR_AUGMENT_PRESET_CIFAR),
+                     SIMCLR_OK);
+    cfg.output_size = 8;
+    cfg.seed = 17;
+    assert_int_equal(simclr_augmenter_create(&cfg, &aug), SIMCLR_OK);
+
+    check_views_epoch(ds, aug, 1, &one);
+    check_views_epoch(ds, aug, 3, &three);
+    assert_memory_equal(one, three,
+                        (size_t)LOADER_ITEMS * 2 * 8 * 8 * sizeof(float));
+
+    /* Without an augmenter there are no views. */
+    simclr_loader_options_init(&o);
+    o.batch_size = 4;
+    assert_int_equal(simclr_loader_create(ds, &o, &ld), SIMCLR_OK);
+    assert_int_equal(simclr_loader_next(ld, &b), SIMCLR_OK);
+    assert_null(simclr_batch_views(b, shape));
+    assert_int_equal(shape[0] + shape[1] + shape[2] + shape[3], 0);
+    assert_null(simclr_batch_views(NULL, NULL));
+    simclr_batch_destroy(b);
+    simclr_loader_destroy(ld);
+
+    /* Options from a header that predates the augmenter field are read
+     * up to their size; the rest keeps its default (no views). Another
+     * size is refused. */
+    simclr_loader_options_init(&o);
+    o.batch_size = 4;
+    o.augmenter = aug;
+    o.size = offsetof(simclr_loader_options, augmenter);
+    assert_int_equal(simclr_loader_create(ds, &o, &ld), SIMCLR_OK);
+    assert_int_equal(simclr_loader_next(ld, &b), SIMCLR_OK);
+    assert_null(simclr_batch_views(b, NULL));
+    simclr_batch_destroy(b);
+    simclr_loader_destroy(ld);
+    o.size = sizeof(o) + 8;
+    assert_int_equal(simclr_loader_create(ds, &o, &ld),
+                     SIMCLR_ERR_INVALID_ARGUMENT);
+
+    free(one);
+    free(three);
+    simclr_augmenter_destroy(aug);
+    simclr_dataset_destroy(ds);
+    free(path);
+    remove_tree(dir);
+}
+
 static void test_loader_transform_hook(void **state)
 {
     simclr__sample_transform t = {sum_apply, sum_release, &failing_index};
@@ -1588,6 +1702,7 @@ int main(void)
                                   check_no_leaks),
         cmocka_unit_test_teardown(test_loader_bad_options, check_no_leaks),
         cmocka_unit_test_teardown(test_loader_transform_hook, check_no_leaks),
+        cmocka_unit_test_teardown(test_loader_views, check_no_leaks),
         cmocka_unit_test_teardown(test_folder_decodes_images, check_no_leaks),
         cmocka_unit_test_teardown(test_folder_reports_first_bad_files,
                                   check_no_leaks),

@@ -8,21 +8,21 @@
  * step whose probability is 0 is skipped (the defaults are those of the
  * `imagenet` preset):
  *
- *  1. random resized crop: area fraction U(0.08, 1), log-uniform aspect
- *     ratio in (3/4, 4/3), 10 attempts then a centre crop, resized to
- *     S x S with antialiased bilinear (or bicubic) filtering;
- *  2. horizontal flip, p = 0.5;
- *  3. rotation by 90, 180 or 270 degrees (chosen uniformly), p = 0;
- *  4. colour jitter, p = 0.8: brightness, contrast, saturation and hue in
- *     a random order, each result clipped to [0, 1];
- *  5. grayscale, p = 0.2;
- *  6. Gaussian blur, p = 0.5, kernel 10% of S (made odd), sigma
- *     U(0.1, 2), reflect padding;
- *  7. Sobel filter (gradient magnitude of the luma, clipped to [0, 1] and
- *     written to every channel), p = 0;
- *  8. additive Gaussian noise, clipped to [0, 1], p = 0;
- *  9. solarisation (values at or above a threshold t become 1 - value),
- *     p = 0;
+ * 1. random resized crop: area fraction U(0.08, 1), log-uniform aspect
+ *    ratio in (3/4, 4/3), 10 attempts then a centre crop, resized to
+ *    S x S with antialiased bilinear (or bicubic) filtering;
+ * 2. horizontal flip, p = 0.5;
+ * 3. rotation by 90, 180 or 270 degrees (chosen uniformly), p = 0;
+ * 4. colour jitter, p = 0.8: brightness, contrast, saturation and hue in
+ *    a random order, each result clipped to [0, 1];
+ * 5. grayscale, p = 0.2;
+ * 6. Gaussian blur, p = 0.5, kernel 10% of S (made odd), sigma
+ *    U(0.1, 2), reflect padding;
+ * 7. Sobel filter (gradient magnitude of the luma, clipped to [0, 1] and
+ *    written to every channel), p = 0;
+ * 8. additive Gaussian noise, clipped to [0, 1], p = 0;
+ * 9. solarisation (values at or above a threshold t become 1 - value),
+ *    p = 0;
  * 10. cutout (a square filled with 0 before normalisation), p = 0;
  * 11. normalisation: (value - mean[c]) / std[c].
  *

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "simclr/augment.h"
 #include "simclr/export.h"
 #include "simclr/image.h"
 #include "simclr/status.h"
@@ -95,6 +96,11 @@ typedef struct simclr_loader_options {
                             least 1; default 2 */
     int num_workers;   /**< decoding threads, 1 to 1024; 0 (default) uses
                             simclr_get_num_threads() */
+    /** When not NULL, the workers also turn each image into its two
+        augmented views (simclr_augment_pair() with the batch's epoch and
+        the item's dataset index), and simclr_batch_views() returns them.
+        Not owned: it must outlive the loader. Default NULL. */
+    const simclr_augmenter *augmenter;
 } simclr_loader_options;
 
 SIMCLR_BEGIN_DECLS
@@ -356,6 +362,27 @@ SIMCLR_API size_t simclr_batch_count(const simclr_batch *batch);
  */
 SIMCLR_API const simclr_image *const *
 simclr_batch_images(const simclr_batch *batch);
+
+/**
+ * @brief The augmented views of a batch, for a loader with an augmenter.
+ *
+ * One float32 tensor of shape (2n, C, S, S), n = simclr_batch_count():
+ * rows 2i and 2i + 1 are the two views of image i, normalised as the
+ * augmenter's configuration says. This is the layout the encoder and the
+ * loss take. All images of a batch must have the same channel count (open
+ * the dataset with a fixed `channels` to be sure); a batch that mixes them
+ * fails in simclr_loader_next() with SIMCLR_ERR_SHAPE.
+ *
+ * Thread-safe. Since 0.1.
+ *
+ * @param batch The batch; NULL gives NULL.
+ * @param shape When not NULL, receives {2n, C, S, S} (zeros when the
+ *              batch has no views).
+ * @return The views, owned by the batch and valid until
+ *         simclr_batch_destroy(); NULL when the loader has no augmenter.
+ */
+SIMCLR_API const float *simclr_batch_views(const simclr_batch *batch,
+                                           size_t shape[4]);
 
 /**
  * @brief The labels of a batch (-1 for unlabeled items).

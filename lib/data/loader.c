@@ -17,14 +17,17 @@
  * The sample-transform hook (simclr__sample_transform in
  * data_internal.h) runs on the worker right after the decode, with the
  * loader's seed, the epoch and the dataset index, and its result travels
- * with the batch (simclr__batch_samples()). Public loaders have none.
+ * with the batch (simclr__batch_samples()). A public loader has one only
+ * when its options name an augmenter: then it makes the two views.
  *
  * Restarting an epoch, or destroying the loader mid-epoch, first stops
  * new claims, waits until no worker is inside a decode, and only then
  * touches the slots.
  */
+#include <stddef.h>
 #include <string.h>
 
+#include "simclr/augment.h"
 #include "simclr/threads.h"
 #include "common/rng.h"
 #include "data_internal.h"
@@ -54,6 +57,8 @@ struct simclr_batch {
     size_t *indices;
     void **samples; /* NULL when the loader has no transform */
     simclr__sample_transform transform;
+    float *views;         /* (2n, C, S, S) with an augmenter, else NULL */
+    size_t view_shape[4]; /* {2n, C, S, S} */
 };
 
 struct simclr_loader {
@@ -65,6 +70,7 @@ struct simclr_loader {
     int shuffle;
     simclr__sample_transform transform;
     bool has_transform;
+    const simclr_augmenter *augmenter; /* views for every batch, or NULL */
 
     size_t *order; /* the current epoch's permutation of the dataset */
     slot *slots;   /* prefetch slots */
@@ -267,11 +273,12 @@ static void *worker_main(void *arg)
 static simclr_status check_options(const simclr_dataset *ds,
                                    const simclr_loader_options *opts)
 {
-    if (opts->size < sizeof(*opts))
+    if (opts->size != sizeof(*opts))
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "loader: options size %zu is smaller than %zu: "
-                            "call simclr_loader_options_init()",
-                            opts->size, sizeof(*opts));
+                            "loader: options size %zu is not one this "
+                            "library knows: call "
+                            "simclr_loader_options_init()",
+                            opts->size);
     if (opts->batch_size == 0 || opts->prefetch == 0)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "loader: batch size (%zu) and prefetch depth "
@@ -360,6 +367,103 @@ static simclr_status start_workers(simclr_loader *ld, size_t wanted)
     return SIMCLR_OK;
 }
 
+/* ---- augmented views ------------------------------------------------------ */
+
+/*
+ * With an augmenter in the options, the sample transform makes the two
+ * views of each image on the worker that decoded it; the consumer then
+ * only copies them into the batch's one contiguous tensor.
+ */
+typedef struct view_pair {
+    uint32_t channels, side;
+    float data[]; /* (2, C, S, S) */
+} view_pair;
+
+static simclr_status augment_apply(void *user, const simclr_image *src,
+                                   uint64_t seed, uint64_t epoch,
+                                   size_t index, void **dst)
+{
+    const simclr_augmenter *aug = user;
+    uint32_t side = simclr_augmenter_output_size(aug);
+    size_t floats, bytes;
+    view_pair *pair;
+    simclr_status st;
+
+    (void)seed; /* the views use the augmenter's own seed */
+    *dst = NULL;
+    if (!simclr__mul4_size(2, src->channels, side, side, &floats) ||
+        !simclr__mul_size(floats, sizeof(float), &bytes) ||
+        !simclr__add_size(bytes, sizeof(*pair), &bytes))
+        return simclr__fail(NULL, SIMCLR_ERR_LIMIT,
+                            "loader: views of item %zu overflow", index);
+    pair = simclr__malloc(bytes);
+    if (!pair)
+        return simclr__fail(NULL, SIMCLR_ERR_NOMEM,
+                            "loader: out of memory for the views of item %zu",
+                            index);
+    pair->channels = src->channels;
+    pair->side = side;
+    st = simclr_augment_pair(aug, src, epoch, index, pair->data);
+    if (st != SIMCLR_OK) {
+        simclr__free(pair);
+        return simclr__fail(NULL, st, "loader: item %zu: %s", index,
+                            simclr_last_error());
+    }
+    *dst = pair;
+    return SIMCLR_OK;
+}
+
+static void augment_release(void *user, void *sample)
+{
+    (void)user;
+    simclr__free(sample);
+}
+
+/* Copy the batch's view pairs into one (2n, C, S, S) tensor and drop the
+ * pairs. Every image of the batch must have the same channel count. */
+static simclr_status gather_views(simclr_loader *ld, simclr_batch *b)
+{
+    const view_pair *first = b->samples[0];
+    uint32_t channels = first->channels, side = first->side;
+    size_t pair_floats, total, i;
+
+    for (i = 1; i < b->count; i++) {
+        const view_pair *p = b->samples[i];
+
+        if (p->channels != channels)
+            return simclr__fail(&ld->err, SIMCLR_ERR_SHAPE,
+                                "loader: item %zu has %u channels, item %zu "
+                                "%u: open the dataset with a fixed channel "
+                                "count",
+                                b->indices[i], p->channels, b->indices[0],
+                                channels);
+    }
+    /* Each pair was allocated with this size, so the product fits. */
+    pair_floats = 2 * (size_t)channels * side * side;
+    if (!simclr__mul_size(pair_floats, b->count, &total))
+        return simclr__fail(&ld->err, SIMCLR_ERR_LIMIT,
+                            "loader: a batch of %zu views overflows",
+                            b->count);
+    b->views = simclr__malloc_array(total, sizeof(float));
+    if (!b->views)
+        return simclr__fail(&ld->err, SIMCLR_ERR_NOMEM,
+                            "loader: out of memory for %zu views",
+                            2 * b->count);
+    for (i = 0; i < b->count; i++) {
+        const view_pair *p = b->samples[i];
+
+        memcpy(b->views + i * pair_floats, p->data,
+               pair_floats * sizeof(float));
+        release_sample(&b->transform, b->samples[i]);
+        b->samples[i] = NULL;
+    }
+    b->view_shape[0] = 2 * b->count;
+    b->view_shape[1] = channels;
+    b->view_shape[2] = side;
+    b->view_shape[3] = side;
+    return SIMCLR_OK;
+}
+
 simclr_status simclr__loader_create(simclr_dataset *ds,
                                     const simclr_loader_options *opts,
                                     const simclr__sample_transform *transform,
@@ -376,8 +480,15 @@ simclr_status simclr__loader_create(simclr_dataset *ds,
     if (!ds)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "loader: dataset is NULL");
-    if (!opts) {
-        simclr_loader_options_init(&defaults);
+    /* A caller built against an older header passes a smaller struct:
+     * the fields it knows come from it, the rest keep their defaults. */
+    simclr_loader_options_init(&defaults);
+    if (opts && opts->size >= offsetof(simclr_loader_options, augmenter) &&
+        opts->size < sizeof(defaults)) {
+        memcpy(&defaults, opts, opts->size);
+        defaults.size = sizeof(defaults);
+        opts = &defaults;
+    } else if (!opts) {
         opts = &defaults;
     }
     if ((st = check_options(ds, opts)) != SIMCLR_OK)
@@ -385,6 +496,10 @@ simclr_status simclr__loader_create(simclr_dataset *ds,
     if (transform && !transform->apply)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "loader: sample transform without a function");
+    if (transform && opts->augmenter)
+        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
+                            "loader: a sample transform and an augmenter "
+                            "cannot be combined");
 
     ld = simclr__calloc(1, sizeof(*ld));
     if (!ld)
@@ -410,6 +525,12 @@ simclr_status simclr__loader_create(simclr_dataset *ds,
     if (transform) {
         ld->transform = *transform;
         ld->has_transform = true;
+    } else if (opts->augmenter) {
+        ld->transform.apply = augment_apply;
+        ld->transform.release = augment_release;
+        ld->transform.user = (void *)opts->augmenter;
+        ld->has_transform = true;
+        ld->augmenter = opts->augmenter;
     }
     ld->num_threads = opts->num_workers ? (size_t)opts->num_workers
                                         : (size_t)simclr_get_num_threads();
@@ -575,6 +696,10 @@ simclr_status simclr_loader_next(simclr_loader *loader, simclr_batch **out)
     }
     pthread_mutex_unlock(&loader->lock);
 
+    /* The copy into one tensor runs outside the lock, so the workers go
+     * on preparing the next batches meanwhile. */
+    if (st == SIMCLR_OK && loader->augmenter)
+        st = gather_views(loader, b);
     if (st == SIMCLR_ERR_END_OF_DATA)
         simclr__fail(&loader->err, st, "loader: end of epoch %llu",
                      (unsigned long long)loader->epoch);
@@ -612,6 +737,19 @@ uint64_t simclr_batch_epoch(const simclr_batch *batch)
     return batch ? batch->epoch : 0;
 }
 
+const float *simclr_batch_views(const simclr_batch *batch, size_t shape[4])
+{
+    bool has = batch && batch->views;
+
+    if (shape) {
+        shape[0] = has ? batch->view_shape[0] : 0;
+        shape[1] = has ? batch->view_shape[1] : 0;
+        shape[2] = has ? batch->view_shape[2] : 0;
+        shape[3] = has ? batch->view_shape[3] : 0;
+    }
+    return has ? batch->views : NULL;
+}
+
 void *const *simclr__batch_samples(const simclr_batch *batch)
 {
     return batch ? batch->samples : NULL;
@@ -632,5 +770,6 @@ void simclr_batch_destroy(simclr_batch *batch)
     simclr__free(batch->labels);
     simclr__free(batch->indices);
     simclr__free(batch->samples);
+    simclr__free(batch->views);
     simclr__free(batch);
 }
