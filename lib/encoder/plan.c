@@ -1,0 +1,433 @@
+/*
+ * A plan runs the encoder for one batch size: the oneDNN objects of every
+ * layer and the activations between them. A training plan also keeps the
+ * batch statistics and the gradient buffers of the backward pass.
+ *
+ * Activations are plain NCHW so that the weights and gradients the
+ * primitives read and write are the parameter table's own buffers.
+ */
+#include <string.h>
+
+#include "encoder_internal.h"
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+
+/* A conv-BN(-ReLU) unit at this batch size. */
+typedef struct unit_run {
+    simclr__nn_conv *conv;
+    simclr__nn_bnorm *bn;
+    simclr__nn_relu *relu; /* NULL without ReLU */
+    simclr__nn_shape dst;  /* (N, O, OH, OW) */
+    const float *src;      /* input of the last forward */
+    float *y;              /* conv output (N, O, OH, OW) */
+    float *z;              /* BN output */
+    float *r;              /* ReLU output, or NULL */
+    float *mean, *var;     /* training: batch statistics (O) */
+    float *dz, *dy;        /* training: gradients of z and y */
+    float *dsrc;           /* training: gradient of src (not the stem) */
+} unit_run;
+
+typedef struct block_run {
+    simclr__nn_add *add;  /* main + shortcut, output shape */
+    simclr__nn_add *dadd; /* training: the two input gradients */
+    simclr__nn_relu *relu;
+    float *sum, *out;   /* (N, C, H, W) */
+    float *dsum, *dout; /* training */
+} block_run;
+
+struct simclr__plan {
+    simclr_encoder *enc;
+    size_t n;
+    bool training;
+    simclr__nn_ctx *ctx;
+    unit_run *units;
+    block_run *blocks;
+    simclr__nn_pool *maxpool; /* ImageNet stem only */
+    float *pool_out, *pool_dout;
+    float *stem_dout;
+    simclr__nn_pool *gap;
+    void **bufs; /* every buffer above, for release */
+    size_t nbufs;
+};
+
+static simclr__nn_shape at_batch(simclr__nn_shape s, size_t n)
+{
+    s.n = (int64_t)n;
+    return s;
+}
+
+/* A buffer of one activation of shape @p s, owned by the plan. */
+static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
+                       simclr__error *err)
+{
+    void **grown;
+    size_t count, bytes;
+    float *buf;
+
+    if (!simclr__mul4_size((size_t)s.n, (size_t)s.c, (size_t)s.h,
+                           (size_t)s.w, &count) ||
+        !simclr__mul_size(count, sizeof(float), &bytes)) {
+        simclr__fail(err, SIMCLR_ERR_LIMIT,
+                     "a batch of %zu: activations too large", plan->n);
+        return NULL;
+    }
+    grown = simclr__realloc_array(plan->bufs, plan->nbufs + 1,
+                                  sizeof(*grown));
+    if (!grown)
+        goto nomem;
+    plan->bufs = grown;
+    buf = simclr__aligned_malloc(bytes, 64);
+    if (!buf)
+        goto nomem;
+    plan->bufs[plan->nbufs++] = buf;
+    return buf;
+
+nomem:
+    simclr__fail(err, SIMCLR_ERR_NOMEM,
+                 "out of memory for %zu bytes of activations", bytes);
+    return NULL;
+}
+
+#define TRY(expr)                                                              \
+    do {                                                                       \
+        if ((st = (expr)) != SIMCLR_OK)                                        \
+            goto fail;                                                         \
+    } while (0)
+#define BUF(var, shape)                                                        \
+    do {                                                                       \
+        if (!((var) = plan_buf(plan, (shape), err))) {                         \
+            st = SIMCLR_ERR_NOMEM;                                             \
+            goto fail;                                                         \
+        }                                                                      \
+    } while (0)
+
+static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
+                               unit_run *r, bool stem, simclr__error *err)
+{
+    simclr__nn_shape c1 = {(int64_t)plan->n, u->out_c, 1, 1};
+    simclr__nn_conv_desc cd = {
+        .src = at_batch(u->src, plan->n),
+        .out_channels = u->out_c,
+        .kernel = u->kernel,
+        .stride = u->stride,
+        .pad = u->pad,
+        .training = plan->training,
+        .need_src_grad = true,
+        .dtype = SIMCLR__NN_F32,
+    };
+    simclr_status st;
+
+    r->dst = at_batch(u->dst, plan->n);
+    TRY(simclr__nn_conv_create(plan->ctx, &cd, err, &r->conv));
+    TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, plan->training,
+                                err, &r->bn));
+    BUF(r->y, r->dst);
+    BUF(r->z, r->dst);
+    if (u->relu) {
+        TRY(simclr__nn_relu_create(plan->ctx, r->dst, plan->training, err,
+                                   &r->relu));
+        BUF(r->r, r->dst);
+    }
+    if (!plan->training)
+        return SIMCLR_OK;
+    c1.n = 1;
+    BUF(r->mean, c1);
+    BUF(r->var, c1);
+    BUF(r->dy, r->dst);
+    if (u->relu)
+        BUF(r->dz, r->dst);
+    if (!stem)
+        BUF(r->dsrc, at_batch(u->src, plan->n));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+static simclr_status block_init(simclr__plan *plan, const simclr__block *b,
+                                block_run *r, simclr__error *err)
+{
+    simclr__nn_shape s =
+        at_batch(plan->enc->units[b->first + b->count - 1].dst, plan->n);
+    simclr_status st;
+
+    TRY(simclr__nn_add_create(plan->ctx, s, err, &r->add));
+    TRY(simclr__nn_relu_create(plan->ctx, s, plan->training, err, &r->relu));
+    BUF(r->sum, s);
+    BUF(r->out, s);
+    if (plan->training) {
+        BUF(r->dsum, s);
+        BUF(r->dout, s);
+        TRY(simclr__nn_add_create(
+            plan->ctx, at_batch(plan->enc->units[b->first].src, plan->n),
+            err, &r->dadd));
+    }
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
+                                  bool training, simclr__error *err,
+                                  simclr__plan **out)
+{
+    simclr__plan *plan;
+    simclr_status st;
+    size_t i;
+
+    *out = NULL;
+    plan = simclr__calloc(1, sizeof(*plan));
+    if (!plan)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM,
+                            "out of memory for an encoder plan");
+    plan->enc = enc;
+    plan->n = n;
+    plan->training = training;
+    plan->units = simclr__calloc(enc->nunits, sizeof(*plan->units));
+    plan->blocks = simclr__calloc(enc->nblocks, sizeof(*plan->blocks));
+    if (!plan->units || !plan->blocks) {
+        st = simclr__fail(err, SIMCLR_ERR_NOMEM,
+                          "out of memory for an encoder plan");
+        goto fail;
+    }
+    TRY(simclr__nn_ctx_create(err, &plan->ctx));
+    for (i = 0; i < enc->nunits; i++)
+        TRY(unit_init(plan, &enc->units[i], &plan->units[i], i == 0, err));
+    for (i = 0; i < enc->nblocks; i++)
+        TRY(block_init(plan, &enc->blocks[i], &plan->blocks[i], err));
+    if (enc->cfg.stem == SIMCLR_STEM_IMAGENET) {
+        TRY(simclr__nn_pool_create(plan->ctx, at_batch(enc->pool_src, n),
+                                   SIMCLR__NN_POOL_MAX, 3, 2, 1, training,
+                                   err, &plan->maxpool));
+        BUF(plan->pool_out, at_batch(enc->pool_dst, n));
+        if (training)
+            BUF(plan->pool_dout, at_batch(enc->pool_dst, n));
+    }
+    if (training)
+        BUF(plan->stem_dout, at_batch(enc->pool_src, n));
+    TRY(simclr__nn_pool_create(plan->ctx, at_batch(enc->feat, n),
+                               SIMCLR__NN_POOL_AVG, 0, 1, 0, training, err,
+                               &plan->gap));
+    *out = plan;
+    return SIMCLR_OK;
+
+fail:
+    simclr__plan_destroy(plan);
+    return st;
+}
+
+void simclr__plan_destroy(simclr__plan *plan)
+{
+    size_t i;
+
+    if (!plan)
+        return;
+    if (plan->units) {
+        for (i = 0; i < plan->enc->nunits; i++) {
+            simclr__nn_conv_destroy(plan->units[i].conv);
+            simclr__nn_bnorm_destroy(plan->units[i].bn);
+            simclr__nn_relu_destroy(plan->units[i].relu);
+        }
+    }
+    if (plan->blocks) {
+        for (i = 0; i < plan->enc->nblocks; i++) {
+            simclr__nn_add_destroy(plan->blocks[i].add);
+            simclr__nn_add_destroy(plan->blocks[i].dadd);
+            simclr__nn_relu_destroy(plan->blocks[i].relu);
+        }
+    }
+    simclr__nn_pool_destroy(plan->maxpool);
+    simclr__nn_pool_destroy(plan->gap);
+    for (i = 0; i < plan->nbufs; i++)
+        simclr__aligned_free(plan->bufs[i]);
+    simclr__free(plan->bufs);
+    simclr__free(plan->units);
+    simclr__free(plan->blocks);
+    simclr__nn_ctx_destroy(plan->ctx);
+    simclr__free(plan);
+}
+
+size_t simclr__plan_batch(const simclr__plan *plan)
+{
+    return plan->n;
+}
+
+/* ---- forward ------------------------------------------------------------- */
+
+static const float *unit_out(const unit_run *r)
+{
+    return r->r ? r->r : r->z;
+}
+
+/* y = conv(src); z = BN(y); r = ReLU(z). */
+static simclr_status unit_forward(simclr__plan *plan, size_t i,
+                                  const float *src, simclr__error *err)
+{
+    const simclr__unit *u = &plan->enc->units[i];
+    const simclr__param *p = plan->enc->params;
+    unit_run *r = &plan->units[i];
+    simclr_status st;
+
+    r->src = src;
+    TRY(simclr__nn_conv_forward(r->conv, src, p[u->conv].value, r->y, err));
+    if (plan->training)
+        TRY(simclr__nn_bnorm_forward_train(r->bn, r->y, p[u->bn].value,
+                                           p[u->bn + 1].value, r->z, r->mean,
+                                           r->var, err));
+    else
+        TRY(simclr__nn_bnorm_forward_infer(
+            r->bn, r->y, p[u->bn].value, p[u->bn + 1].value,
+            p[u->bn + 2].value, p[u->bn + 3].value, r->z, err));
+    if (r->relu)
+        TRY(simclr__nn_relu_forward(r->relu, r->z, r->r, err));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+simclr_status simclr__plan_forward(simclr__plan *plan, const float *src,
+                                   float *dst, simclr__error *err)
+{
+    const simclr_encoder *enc = plan->enc;
+    const float *x;
+    simclr_status st;
+    size_t b, k;
+
+    /* stem (N, C0, H, W), then the max pool for the ImageNet stem */
+    TRY(unit_forward(plan, 0, src, err));
+    x = unit_out(&plan->units[0]);
+    if (plan->maxpool) {
+        TRY(simclr__nn_pool_forward(plan->maxpool, x, plan->pool_out, err));
+        x = plan->pool_out;
+    }
+
+    /* residual blocks: out = ReLU(main(x) + shortcut(x)) */
+    for (b = 0; b < enc->nblocks; b++) {
+        const simclr__block *blk = &enc->blocks[b];
+        block_run *r = &plan->blocks[b];
+        const float *h = x, *shortcut = x;
+
+        for (k = 0; k < blk->count; k++) {
+            TRY(unit_forward(plan, blk->first + k, h, err));
+            h = unit_out(&plan->units[blk->first + k]);
+        }
+        if (blk->down) {
+            TRY(unit_forward(plan, blk->first + blk->count, x, err));
+            shortcut = unit_out(&plan->units[blk->first + blk->count]);
+        }
+        TRY(simclr__nn_add_forward(r->add, h, shortcut, r->sum, err));
+        TRY(simclr__nn_relu_forward(r->relu, r->sum, r->out, err));
+        x = r->out;
+    }
+
+    /* global average pool: (N, D, 1, 1) is h (N, D) */
+    TRY(simclr__nn_pool_forward(plan->gap, x, dst, err));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+void simclr__plan_update_running(simclr__plan *plan)
+{
+    const simclr_encoder *enc = plan->enc;
+    size_t i;
+    int64_t c;
+
+    assert(plan->training);
+    for (i = 0; i < enc->nunits; i++) {
+        const simclr__unit *u = &enc->units[i];
+        const unit_run *r = &plan->units[i];
+        simclr__param *p = &enc->params[u->bn];
+        float count = (float)plan->n * (float)(u->dst.h * u->dst.w);
+        float unbias = count / (count - 1.f);
+
+        for (c = 0; c < u->out_c; c++) {
+            p[2].value[c] = (1.f - BN_MOMENTUM) * p[2].value[c] +
+                            BN_MOMENTUM * r->mean[c];
+            p[3].value[c] = (1.f - BN_MOMENTUM) * p[3].value[c] +
+                            BN_MOMENTUM * r->var[c] * unbias;
+        }
+        p[4].value_i64[0] += 1;
+    }
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+/* From dL/d(unit output) to the parameter gradients and, if @p dsrc is
+ * not NULL, dL/dsrc. */
+static simclr_status unit_backward(simclr__plan *plan, size_t i,
+                                   const float *ddst, float *dsrc,
+                                   simclr__error *err)
+{
+    const simclr__unit *u = &plan->enc->units[i];
+    const simclr__param *p = plan->enc->params;
+    unit_run *r = &plan->units[i];
+    simclr_status st;
+
+    if (r->relu) {
+        TRY(simclr__nn_relu_backward(r->relu, r->z, ddst, r->dz, err));
+        ddst = r->dz;
+    }
+    TRY(simclr__nn_bnorm_backward(r->bn, r->y, p[u->bn].value,
+                                  p[u->bn + 1].value, r->mean,
+                                  r->var, ddst, r->dy, p[u->bn].grad,
+                                  p[u->bn + 1].grad, err));
+    TRY(simclr__nn_conv_backward(r->conv, r->src, p[u->conv].value, r->dy,
+                                 dsrc, p[u->conv].grad, err));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+simclr_status simclr__plan_backward(simclr__plan *plan, const float *diff_dst,
+                                    float *diff_src, simclr__error *err)
+{
+    const simclr_encoder *enc = plan->enc;
+    simclr_status st;
+    size_t b, k;
+
+    assert(plan->training);
+    /* the pool spreads dL/dh evenly over the last feature map */
+    TRY(simclr__nn_pool_backward(plan->gap, diff_dst,
+                                 plan->blocks[enc->nblocks - 1].dout, err));
+
+    for (b = enc->nblocks; b-- > 0;) {
+        const simclr__block *blk = &enc->blocks[b];
+        block_run *r = &plan->blocks[b];
+        const float *d = r->dsum, *dshort = r->dsum;
+        float *din = b > 0           ? plan->blocks[b - 1].dout
+                     : plan->maxpool ? plan->pool_dout
+                                     : plan->stem_dout;
+
+        /* through the ReLU after the sum; both branches get dsum */
+        TRY(simclr__nn_relu_backward(r->relu, r->sum, r->dout, r->dsum, err));
+        for (k = blk->count; k-- > 0;) {
+            unit_run *u = &plan->units[blk->first + k];
+
+            TRY(unit_backward(plan, blk->first + k, d, u->dsrc, err));
+            d = u->dsrc;
+        }
+        if (blk->down) {
+            size_t s = blk->first + blk->count;
+
+            TRY(unit_backward(plan, s, r->dsum, plan->units[s].dsrc, err));
+            dshort = plan->units[s].dsrc;
+        }
+        /* the block input fed both branches: add their gradients */
+        TRY(simclr__nn_add_forward(r->dadd, d, dshort, din, err));
+    }
+
+    if (plan->maxpool)
+        TRY(simclr__nn_pool_backward(plan->maxpool, plan->pool_dout,
+                                     plan->stem_dout, err));
+    TRY(unit_backward(plan, 0, plan->stem_dout, diff_src, err));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}

@@ -1,0 +1,710 @@
+/*
+ * The oneDNN glue: every primitive the encoder uses, made once per shape
+ * and run on caller buffers. See nn.h.
+ *
+ * Each primitive keeps its own scratchpad (user scratchpad mode), so two
+ * objects made for the same shape can run on two threads at once without
+ * sharing oneDNN's library-wide scratch memory.
+ */
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include "common/threads_internal.h"
+#include "compat.h"
+#include "nn.h"
+
+#define NN_MAX_ARGS 10
+#define NN_ALIGN 64
+
+/*
+ * The checking macro: run a oneDNN call; on failure record its status
+ * text and the call in @p err_, set the local `st` and jump to `fail`.
+ */
+#define NN_CHECK(err_, call)                                                   \
+    do {                                                                       \
+        dnnl_status_t nn_s_ = (call);                                          \
+        if (nn_s_ != dnnl_success) {                                           \
+            st = nn_fail((err_), nn_s_, #call);                                \
+            goto fail;                                                         \
+        }                                                                      \
+    } while (0)
+
+static simclr_status nn_fail(simclr__error *err, dnnl_status_t s,
+                             const char *call)
+{
+    size_t len = strcspn(call, "(");
+
+    return simclr__fail(err, SIMCLR_ERR_BACKEND, "oneDNN: %.*s failed: %s",
+                        (int)len, call, dnnl_status2str(s));
+}
+
+struct simclr__nn_ctx {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_attr_t attr; /* user scratchpad */
+};
+
+/* One primitive with the memory objects of its arguments, bound to caller
+ * buffers at each run. */
+typedef struct nn_prim {
+    dnnl_primitive_t prim;
+    int nargs; /* without the scratchpad */
+    dnnl_exec_arg_t args[NN_MAX_ARGS + 1];
+    void *scratch;
+} nn_prim;
+
+void simclr__nn_threads_begin(void)
+{
+    omp_set_num_threads(simclr__num_threads());
+}
+
+/* ---- context ----------------------------------------------------------- */
+
+simclr_status simclr__nn_ctx_create(simclr__error *err, simclr__nn_ctx **out)
+{
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_ctx *ctx = simclr__calloc(1, sizeof(*ctx));
+
+    *out = NULL;
+    if (!ctx)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM,
+                            "out of memory for a compute context");
+    NN_CHECK(err, dnnl_engine_create(&ctx->engine, dnnl_cpu, 0));
+    NN_CHECK(err, dnnl_stream_create(&ctx->stream, ctx->engine,
+                                     dnnl_stream_default_flags));
+    NN_CHECK(err, dnnl_primitive_attr_create(&ctx->attr));
+    NN_CHECK(err, dnnl_primitive_attr_set_scratchpad_mode(
+                      ctx->attr, dnnl_scratchpad_mode_user));
+    *out = ctx;
+    return SIMCLR_OK;
+
+fail:
+    simclr__nn_ctx_destroy(ctx);
+    return st;
+}
+
+void simclr__nn_ctx_destroy(simclr__nn_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->attr)
+        dnnl_primitive_attr_destroy(ctx->attr);
+    if (ctx->stream)
+        dnnl_stream_destroy(ctx->stream);
+    if (ctx->engine)
+        dnnl_engine_destroy(ctx->engine);
+    simclr__free(ctx);
+}
+
+/* ---- primitives -------------------------------------------------------- */
+
+static size_t nn_md_bytes(nn_md_arg md)
+{
+    return md ? dnnl_memory_desc_get_size(md) : 0;
+}
+
+static void nn_prim_fini(nn_prim *p)
+{
+    int i;
+
+    for (i = 0; i < NN_MAX_ARGS + 1; i++)
+        if (p->args[i].memory)
+            dnnl_memory_destroy(p->args[i].memory);
+    if (p->prim)
+        dnnl_primitive_destroy(p->prim);
+    simclr__aligned_free(p->scratch);
+    memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Make the primitive of @p pd with unbound memory objects for the
+ * arguments @p ids (in that order) and its own scratchpad. @p pd stays the
+ * caller's.
+ */
+static simclr_status nn_prim_init(simclr__nn_ctx *ctx, nn_prim *p,
+                                  const_dnnl_primitive_desc_t pd,
+                                  const int *ids, int nargs,
+                                  simclr__error *err)
+{
+    simclr_status st = SIMCLR_OK;
+    nn_md_arg md;
+    size_t bytes;
+    int i;
+
+    assert(nargs <= NN_MAX_ARGS);
+    memset(p, 0, sizeof(*p));
+    NN_CHECK(err, dnnl_primitive_create(&p->prim, pd));
+    for (i = 0; i < nargs; i++) {
+        md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, ids[i]);
+        p->args[i].arg = ids[i];
+        NN_CHECK(err, dnnl_memory_create(&p->args[i].memory, md, ctx->engine,
+                                         DNNL_MEMORY_NONE));
+    }
+    p->nargs = nargs;
+    md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    bytes = nn_md_bytes(md);
+    if (bytes > 0) {
+        p->scratch = simclr__aligned_malloc(bytes, NN_ALIGN);
+        if (!p->scratch) {
+            st = simclr__fail(err, SIMCLR_ERR_NOMEM,
+                              "out of memory for %zu bytes of scratchpad",
+                              bytes);
+            goto fail;
+        }
+        p->args[nargs].arg = DNNL_ARG_SCRATCHPAD;
+        NN_CHECK(err, dnnl_memory_create(&p->args[nargs].memory, md,
+                                         ctx->engine, p->scratch));
+    }
+    return SIMCLR_OK;
+
+fail:
+    nn_prim_fini(p);
+    return st;
+}
+
+/* Bind @p bufs to the arguments in the order given at init, and run. */
+static simclr_status nn_prim_run(simclr__nn_ctx *ctx, nn_prim *p,
+                                 void *const *bufs, simclr__error *err)
+{
+    simclr_status st = SIMCLR_OK;
+    int i;
+
+    for (i = 0; i < p->nargs; i++)
+        NN_CHECK(err, dnnl_memory_set_data_handle(p->args[i].memory, bufs[i]));
+    NN_CHECK(err, dnnl_primitive_execute(p->prim, ctx->stream,
+                                         p->nargs + (p->scratch != NULL),
+                                         p->args));
+    NN_CHECK(err, dnnl_stream_wait(ctx->stream));
+fail:
+    return st;
+}
+
+/* Pointers to read-only caller data, for binding: oneDNN takes void *. */
+#define NN_IN(ptr) ((void *)(uintptr_t)(ptr))
+
+static void nn_dims4(dnnl_dims_t d, simclr__nn_shape s)
+{
+    d[0] = s.n;
+    d[1] = s.c;
+    d[2] = s.h;
+    d[3] = s.w;
+}
+
+/* ---- convolution --------------------------------------------------------- */
+
+struct simclr__nn_conv {
+    simclr__nn_ctx *ctx;
+    simclr__nn_shape src, dst;
+    nn_prim fwd, bwd_data, bwd_weights;
+};
+
+simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
+                                     const simclr__nn_conv_desc *desc,
+                                     simclr__error *err,
+                                     simclr__nn_conv **out)
+{
+    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS,
+                                  DNNL_ARG_DST};
+    static const int data_ids[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS,
+                                   DNNL_ARG_DIFF_SRC};
+    static const int wei_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
+                                  DNNL_ARG_DIFF_WEIGHTS};
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_conv *c;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    nn_md src = {0}, wei = {0}, dst = {0};
+    dnnl_dims_t dims, strides = {desc->stride, desc->stride},
+                      pad = {desc->pad, desc->pad};
+
+    *out = NULL;
+    c = simclr__calloc(1, sizeof(*c));
+    if (!c)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM,
+                            "out of memory for a convolution");
+    c->ctx = ctx;
+    c->src = desc->src;
+    c->dst = (simclr__nn_shape){
+        desc->src.n, desc->out_channels,
+        (desc->src.h + 2 * desc->pad - desc->kernel) / desc->stride + 1,
+        (desc->src.w + 2 * desc->pad - desc->kernel) / desc->stride + 1};
+
+    /* (N, C, H, W), (O, C, K, K), (N, O, OH, OW), all plain */
+    nn_dims4(dims, c->src);
+    NN_CHECK(err, nn_md_init(&src, 4, dims, dnnl_nchw));
+    dims[0] = desc->out_channels;
+    dims[1] = desc->src.c;
+    dims[2] = dims[3] = desc->kernel;
+    NN_CHECK(err, nn_md_init(&wei, 4, dims, dnnl_oihw));
+    nn_dims4(dims, c->dst);
+    NN_CHECK(err, nn_md_init(&dst, 4, dims, dnnl_nchw));
+
+    NN_CHECK(err, nn_conv_fwd_pd(&fwd_pd, ctx->engine,
+                                 desc->training ? dnnl_forward_training
+                                                : dnnl_forward_inference,
+                                 &src, &wei, &dst, strides, pad, ctx->attr));
+    st = nn_prim_init(ctx, &c->fwd, fwd_pd, fwd_ids, 3, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    if (desc->training) {
+        NN_CHECK(err, nn_conv_bwd_weights_pd(&pd, ctx->engine, &src, &wei,
+                                             &dst, strides, pad, fwd_pd,
+                                             ctx->attr));
+        st = nn_prim_init(ctx, &c->bwd_weights, pd, wei_ids, 3, err);
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    if (desc->training && desc->need_src_grad) {
+        NN_CHECK(err, nn_conv_bwd_data_pd(&pd, ctx->engine, &src, &wei, &dst,
+                                          strides, pad, fwd_pd, ctx->attr));
+        st = nn_prim_init(ctx, &c->bwd_data, pd, data_ids, 3, err);
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    *out = c;
+    c = NULL;
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (fwd_pd)
+        dnnl_primitive_desc_destroy(fwd_pd);
+    nn_md_fini(&src);
+    nn_md_fini(&wei);
+    nn_md_fini(&dst);
+    simclr__nn_conv_destroy(c);
+    return st;
+}
+
+void simclr__nn_conv_destroy(simclr__nn_conv *c)
+{
+    if (!c)
+        return;
+    nn_prim_fini(&c->fwd);
+    nn_prim_fini(&c->bwd_data);
+    nn_prim_fini(&c->bwd_weights);
+    simclr__free(c);
+}
+
+simclr__nn_shape simclr__nn_conv_dst_shape(const simclr__nn_conv *c)
+{
+    return c->dst;
+}
+
+simclr_status simclr__nn_conv_forward(simclr__nn_conv *c, const float *src,
+                                      const float *weight, float *dst,
+                                      simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src), NN_IN(weight), dst};
+
+    return nn_prim_run(c->ctx, &c->fwd, bufs, err);
+}
+
+simclr_status simclr__nn_conv_backward(simclr__nn_conv *c, const float *src,
+                                       const float *weight,
+                                       const float *diff_dst, float *diff_src,
+                                       float *diff_weight, simclr__error *err)
+{
+    void *wbufs[] = {NN_IN(src), NN_IN(diff_dst), diff_weight};
+    void *dbufs[] = {NN_IN(diff_dst), NN_IN(weight), diff_src};
+    simclr_status st;
+
+    assert(c->bwd_weights.prim);
+    st = nn_prim_run(c->ctx, &c->bwd_weights, wbufs, err);
+    if (st == SIMCLR_OK && diff_src) {
+        assert(c->bwd_data.prim);
+        st = nn_prim_run(c->ctx, &c->bwd_data, dbufs, err);
+    }
+    return st;
+}
+
+/* ---- batch normalisation ------------------------------------------------- */
+
+struct simclr__nn_bnorm {
+    simclr__nn_ctx *ctx;
+    nn_prim fwd, bwd;
+};
+
+simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
+                                      simclr__nn_shape shape, float eps,
+                                      bool training, simclr__error *err,
+                                      simclr__nn_bnorm **out)
+{
+    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_SCALE,
+                                  DNNL_ARG_SHIFT, DNNL_ARG_DST,
+                                  DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+    static const int bwd_ids[] = {
+        DNNL_ARG_SRC,      DNNL_ARG_SCALE,    DNNL_ARG_SHIFT,
+        DNNL_ARG_MEAN,     DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST,
+        DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
+    unsigned flags = dnnl_use_scale | dnnl_use_shift;
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_bnorm *bn;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    nn_md data = {0};
+    dnnl_dims_t dims;
+
+    *out = NULL;
+    bn = simclr__calloc(1, sizeof(*bn));
+    if (!bn)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM,
+                            "out of memory for a batch norm");
+    bn->ctx = ctx;
+    nn_dims4(dims, shape);
+    NN_CHECK(err, nn_md_init(&data, 4, dims, dnnl_nchw));
+    if (!training)
+        flags |= dnnl_use_global_stats;
+    NN_CHECK(err, nn_bnorm_fwd_pd(&fwd_pd, ctx->engine,
+                                  training ? dnnl_forward_training
+                                           : dnnl_forward_inference,
+                                  &data, eps, flags, ctx->attr));
+    st = nn_prim_init(ctx, &bn->fwd, fwd_pd, fwd_ids, 6, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    if (training) {
+        NN_CHECK(err, nn_bnorm_bwd_pd(&pd, ctx->engine, &data, eps, flags,
+                                      fwd_pd, ctx->attr));
+        st = nn_prim_init(ctx, &bn->bwd, pd, bwd_ids, 9, err);
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    *out = bn;
+    bn = NULL;
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (fwd_pd)
+        dnnl_primitive_desc_destroy(fwd_pd);
+    nn_md_fini(&data);
+    simclr__nn_bnorm_destroy(bn);
+    return st;
+}
+
+void simclr__nn_bnorm_destroy(simclr__nn_bnorm *bn)
+{
+    if (!bn)
+        return;
+    nn_prim_fini(&bn->fwd);
+    nn_prim_fini(&bn->bwd);
+    simclr__free(bn);
+}
+
+simclr_status simclr__nn_bnorm_forward_train(simclr__nn_bnorm *bn,
+                                             const float *src,
+                                             const float *scale,
+                                             const float *shift, float *dst,
+                                             float *mean, float *var,
+                                             simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src), NN_IN(scale), NN_IN(shift), dst, mean, var};
+
+    return nn_prim_run(bn->ctx, &bn->fwd, bufs, err);
+}
+
+simclr_status simclr__nn_bnorm_forward_infer(simclr__nn_bnorm *bn,
+                                             const float *src,
+                                             const float *scale,
+                                             const float *shift,
+                                             const float *mean,
+                                             const float *var, float *dst,
+                                             simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src),  NN_IN(scale), NN_IN(shift),
+                    dst,         NN_IN(mean),  NN_IN(var)};
+
+    return nn_prim_run(bn->ctx, &bn->fwd, bufs, err);
+}
+
+simclr_status simclr__nn_bnorm_backward(simclr__nn_bnorm *bn, const float *src,
+                                        const float *scale, const float *shift,
+                                        const float *mean,
+                                        const float *var,
+                                        const float *diff_dst, float *diff_src,
+                                        float *diff_scale, float *diff_shift,
+                                        simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src),      NN_IN(scale), NN_IN(shift),
+                    NN_IN(mean),     NN_IN(var),   NN_IN(diff_dst),
+                    diff_src,        diff_scale,   diff_shift};
+
+    assert(bn->bwd.prim);
+    return nn_prim_run(bn->ctx, &bn->bwd, bufs, err);
+}
+
+/* ---- ReLU ------------------------------------------------------------------ */
+
+struct simclr__nn_relu {
+    simclr__nn_ctx *ctx;
+    nn_prim fwd, bwd;
+};
+
+simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
+                                     simclr__nn_shape shape, bool training,
+                                     simclr__error *err,
+                                     simclr__nn_relu **out)
+{
+    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DST};
+    static const int bwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
+                                  DNNL_ARG_DIFF_SRC};
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_relu *r;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    nn_md data = {0};
+    dnnl_dims_t dims;
+
+    *out = NULL;
+    r = simclr__calloc(1, sizeof(*r));
+    if (!r)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a ReLU");
+    r->ctx = ctx;
+    nn_dims4(dims, shape);
+    NN_CHECK(err, nn_md_init(&data, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_eltwise_fwd_pd(&fwd_pd, ctx->engine,
+                                    training ? dnnl_forward_training
+                                             : dnnl_forward_inference,
+                                    dnnl_eltwise_relu, &data, 0.f, 0.f,
+                                    ctx->attr));
+    st = nn_prim_init(ctx, &r->fwd, fwd_pd, fwd_ids, 2, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    if (training) {
+        NN_CHECK(err, nn_eltwise_bwd_pd(&pd, ctx->engine, dnnl_eltwise_relu,
+                                        &data, 0.f, 0.f, fwd_pd, ctx->attr));
+        st = nn_prim_init(ctx, &r->bwd, pd, bwd_ids, 3, err);
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    *out = r;
+    r = NULL;
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (fwd_pd)
+        dnnl_primitive_desc_destroy(fwd_pd);
+    nn_md_fini(&data);
+    simclr__nn_relu_destroy(r);
+    return st;
+}
+
+void simclr__nn_relu_destroy(simclr__nn_relu *r)
+{
+    if (!r)
+        return;
+    nn_prim_fini(&r->fwd);
+    nn_prim_fini(&r->bwd);
+    simclr__free(r);
+}
+
+simclr_status simclr__nn_relu_forward(simclr__nn_relu *r, const float *src,
+                                      float *dst, simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src), dst};
+
+    return nn_prim_run(r->ctx, &r->fwd, bufs, err);
+}
+
+simclr_status simclr__nn_relu_backward(simclr__nn_relu *r, const float *src,
+                                       const float *diff_dst, float *diff_src,
+                                       simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src), NN_IN(diff_dst), diff_src};
+
+    assert(r->bwd.prim);
+    return nn_prim_run(r->ctx, &r->bwd, bufs, err);
+}
+
+/* ---- pooling ---------------------------------------------------------------- */
+
+struct simclr__nn_pool {
+    simclr__nn_ctx *ctx;
+    simclr__nn_shape src, dst;
+    nn_prim fwd, bwd;
+    void *workspace; /* max pooling in training: where each max came from */
+};
+
+simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
+                                     simclr__nn_shape src_shape,
+                                     simclr__nn_pool_kind kind, int64_t kernel,
+                                     int64_t stride, int64_t pad,
+                                     bool training, simclr__error *err,
+                                     simclr__nn_pool **out)
+{
+    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DST,
+                                  DNNL_ARG_WORKSPACE};
+    static const int bwd_ids[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC,
+                                  DNNL_ARG_WORKSPACE};
+    dnnl_alg_kind_t alg = kind == SIMCLR__NN_POOL_MAX
+                              ? dnnl_pooling_max
+                              : dnnl_pooling_avg_exclude_padding;
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_pool *p;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    nn_md src = {0}, dst = {0};
+    dnnl_dims_t dims, kernels, strides, pads;
+    size_t ws_bytes;
+    int nargs;
+
+    *out = NULL;
+    p = simclr__calloc(1, sizeof(*p));
+    if (!p)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM,
+                            "out of memory for a pooling layer");
+    p->ctx = ctx;
+    p->src = src_shape;
+    if (kernel == 0) {
+        kernels[0] = src_shape.h;
+        kernels[1] = src_shape.w;
+        stride = 1;
+        pad = 0;
+    } else {
+        kernels[0] = kernels[1] = kernel;
+    }
+    strides[0] = strides[1] = stride;
+    pads[0] = pads[1] = pad;
+    p->dst = (simclr__nn_shape){
+        src_shape.n, src_shape.c,
+        (src_shape.h + 2 * pad - kernels[0]) / stride + 1,
+        (src_shape.w + 2 * pad - kernels[1]) / stride + 1};
+
+    nn_dims4(dims, p->src);
+    NN_CHECK(err, nn_md_init(&src, 4, dims, dnnl_nchw));
+    nn_dims4(dims, p->dst);
+    NN_CHECK(err, nn_md_init(&dst, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_pool_fwd_pd(&fwd_pd, ctx->engine,
+                                 training ? dnnl_forward_training
+                                          : dnnl_forward_inference,
+                                 alg, &src, &dst, kernels, strides, pads,
+                                 ctx->attr));
+    ws_bytes = nn_md_bytes(
+        dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_workspace_md, 0));
+    nargs = ws_bytes > 0 ? 3 : 2;
+    if (ws_bytes > 0) {
+        p->workspace = simclr__aligned_malloc(ws_bytes, NN_ALIGN);
+        if (!p->workspace) {
+            st = simclr__fail(err, SIMCLR_ERR_NOMEM,
+                              "out of memory for a pooling workspace");
+            goto fail;
+        }
+    }
+    st = nn_prim_init(ctx, &p->fwd, fwd_pd, fwd_ids, nargs, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    if (training) {
+        NN_CHECK(err, nn_pool_bwd_pd(&pd, ctx->engine, alg, &src, &dst,
+                                     kernels, strides, pads, fwd_pd,
+                                     ctx->attr));
+        st = nn_prim_init(ctx, &p->bwd, pd, bwd_ids, nargs, err);
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    *out = p;
+    p = NULL;
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (fwd_pd)
+        dnnl_primitive_desc_destroy(fwd_pd);
+    nn_md_fini(&src);
+    nn_md_fini(&dst);
+    simclr__nn_pool_destroy(p);
+    return st;
+}
+
+void simclr__nn_pool_destroy(simclr__nn_pool *p)
+{
+    if (!p)
+        return;
+    nn_prim_fini(&p->fwd);
+    nn_prim_fini(&p->bwd);
+    simclr__aligned_free(p->workspace);
+    simclr__free(p);
+}
+
+simclr__nn_shape simclr__nn_pool_dst_shape(const simclr__nn_pool *p)
+{
+    return p->dst;
+}
+
+simclr_status simclr__nn_pool_forward(simclr__nn_pool *p, const float *src,
+                                      float *dst, simclr__error *err)
+{
+    void *bufs[] = {NN_IN(src), dst, p->workspace};
+
+    return nn_prim_run(p->ctx, &p->fwd, bufs, err);
+}
+
+simclr_status simclr__nn_pool_backward(simclr__nn_pool *p,
+                                       const float *diff_dst, float *diff_src,
+                                       simclr__error *err)
+{
+    void *bufs[] = {NN_IN(diff_dst), diff_src, p->workspace};
+
+    assert(p->bwd.prim);
+    return nn_prim_run(p->ctx, &p->bwd, bufs, err);
+}
+
+/* ---- element-wise sum -------------------------------------------------------- */
+
+struct simclr__nn_add {
+    simclr__nn_ctx *ctx;
+    nn_prim prim;
+};
+
+simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx,
+                                    simclr__nn_shape shape, simclr__error *err,
+                                    simclr__nn_add **out)
+{
+    static const int ids[] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST};
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_add *a;
+    dnnl_primitive_desc_t pd = NULL;
+    nn_md data = {0};
+    dnnl_dims_t dims;
+
+    *out = NULL;
+    a = simclr__calloc(1, sizeof(*a));
+    if (!a)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a sum");
+    a->ctx = ctx;
+    nn_dims4(dims, shape);
+    NN_CHECK(err, nn_md_init(&data, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_binary_pd(&pd, ctx->engine, dnnl_binary_add, &data,
+                               &data, &data, ctx->attr));
+    st = nn_prim_init(ctx, &a->prim, pd, ids, 3, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    *out = a;
+    a = NULL;
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    nn_md_fini(&data);
+    simclr__nn_add_destroy(a);
+    return st;
+}
+
+void simclr__nn_add_destroy(simclr__nn_add *a)
+{
+    if (!a)
+        return;
+    nn_prim_fini(&a->prim);
+    simclr__free(a);
+}
+
+simclr_status simclr__nn_add_forward(simclr__nn_add *a, const float *x,
+                                     const float *y, float *dst,
+                                     simclr__error *err)
+{
+    void *bufs[] = {NN_IN(x), NN_IN(y), dst};
+
+    return nn_prim_run(a->ctx, &a->prim, bufs, err);
+}
