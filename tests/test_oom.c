@@ -268,6 +268,59 @@ static simclr_status load_first_batch(void)
     return st;
 }
 
+/* A tiny encoder: ResNet-18, CIFAR stem, width 1/16, 1 channel, 8 x 8. */
+static simclr_status make_tiny_encoder(simclr_encoder **enc)
+{
+    simclr_encoder_config cfg;
+
+    simclr_encoder_config_init(&cfg);
+    cfg.arch = SIMCLR_RESNET18;
+    cfg.stem = SIMCLR_STEM_CIFAR;
+    cfg.width = 1.0 / 16;
+    cfg.in_channels = 1;
+    cfg.input_size = 8;
+    return simclr_encoder_create(&cfg, enc);
+}
+
+static simclr_status make_encoder(void)
+{
+    simclr_encoder *enc;
+    simclr_status st = make_tiny_encoder(&enc);
+
+    simclr_encoder_destroy(enc);
+    return st;
+}
+
+/* A training step: its plan is made on the first forward. */
+static simclr_status encoder_train_step(void)
+{
+    float x[2 * 64] = {0}, h[2 * 32], dx[2 * 64];
+    simclr_encoder *enc;
+    simclr_status st = make_tiny_encoder(&enc);
+
+    if (st != SIMCLR_OK)
+        return st;
+    x[3] = 1.f;
+    st = simclr_encoder_forward_train(enc, x, 2, 1, 8, 8, h);
+    if (st == SIMCLR_OK)
+        st = simclr_encoder_backward(enc, h, dx);
+    simclr_encoder_destroy(enc);
+    return st;
+}
+
+static simclr_status encoder_encode(void)
+{
+    float x[64] = {0}, h[32];
+    simclr_encoder *enc;
+    simclr_status st = make_tiny_encoder(&enc);
+
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_encode_tensor(enc, x, 1, 1, 8, 8, h);
+    simclr_encoder_destroy(enc);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
@@ -281,6 +334,9 @@ static const struct {
     {"augment_pair", augment_pair},
     {"dataset_open_idx", open_idx_dataset},
     {"loader_first_batch", load_first_batch},
+    {"encoder_create", make_encoder},
+    {"encoder_train_step", encoder_train_step},
+    {"encode_tensor", encoder_encode},
 };
 
 static void run_until_success(const char *name, scenario_fn run)
