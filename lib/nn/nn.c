@@ -49,11 +49,14 @@ struct simclr__nn_ctx {
 };
 
 /* One primitive with the memory objects of its arguments, bound to caller
- * buffers at each run. */
+ * buffers at each run. An argument the primitive does not use (its memory
+ * descriptor is empty) has no memory object and is left out of the run. */
 typedef struct nn_prim {
     dnnl_primitive_t prim;
-    int nargs; /* without the scratchpad */
-    dnnl_exec_arg_t args[NN_MAX_ARGS + 1];
+    int nargs; /* as given at init, without the scratchpad */
+    int ids[NN_MAX_ARGS];
+    dnnl_memory_t mems[NN_MAX_ARGS];
+    dnnl_memory_t scratch_mem;
     void *scratch;
 } nn_prim;
 
@@ -111,9 +114,11 @@ static void nn_prim_fini(nn_prim *p)
 {
     int i;
 
-    for (i = 0; i < NN_MAX_ARGS + 1; i++)
-        if (p->args[i].memory)
-            dnnl_memory_destroy(p->args[i].memory);
+    for (i = 0; i < NN_MAX_ARGS; i++)
+        if (p->mems[i])
+            dnnl_memory_destroy(p->mems[i]);
+    if (p->scratch_mem)
+        dnnl_memory_destroy(p->scratch_mem);
     if (p->prim)
         dnnl_primitive_destroy(p->prim);
     simclr__aligned_free(p->scratch);
@@ -139,9 +144,11 @@ static simclr_status nn_prim_init(simclr__nn_ctx *ctx, nn_prim *p,
     memset(p, 0, sizeof(*p));
     NN_CHECK(err, dnnl_primitive_create(&p->prim, pd));
     for (i = 0; i < nargs; i++) {
+        p->ids[i] = ids[i];
         md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, ids[i]);
-        p->args[i].arg = ids[i];
-        NN_CHECK(err, dnnl_memory_create(&p->args[i].memory, md, ctx->engine,
+        if (nn_md_bytes(md) == 0)
+            continue;
+        NN_CHECK(err, dnnl_memory_create(&p->mems[i], md, ctx->engine,
                                          DNNL_MEMORY_NONE));
     }
     p->nargs = nargs;
@@ -155,9 +162,8 @@ static simclr_status nn_prim_init(simclr__nn_ctx *ctx, nn_prim *p,
                               bytes);
             goto fail;
         }
-        p->args[nargs].arg = DNNL_ARG_SCRATCHPAD;
-        NN_CHECK(err, dnnl_memory_create(&p->args[nargs].memory, md,
-                                         ctx->engine, p->scratch));
+        NN_CHECK(err, dnnl_memory_create(&p->scratch_mem, md, ctx->engine,
+                                         p->scratch));
     }
     return SIMCLR_OK;
 
@@ -170,14 +176,22 @@ fail:
 static simclr_status nn_prim_run(simclr__nn_ctx *ctx, nn_prim *p,
                                  void *const *bufs, simclr__error *err)
 {
+    dnnl_exec_arg_t args[NN_MAX_ARGS + 1];
     simclr_status st = SIMCLR_OK;
-    int i;
+    int i, n = 0;
 
-    for (i = 0; i < p->nargs; i++)
-        NN_CHECK(err, dnnl_memory_set_data_handle(p->args[i].memory, bufs[i]));
-    NN_CHECK(err, dnnl_primitive_execute(p->prim, ctx->stream,
-                                         p->nargs + (p->scratch != NULL),
-                                         p->args));
+    for (i = 0; i < p->nargs; i++) {
+        if (!p->mems[i])
+            continue;
+        NN_CHECK(err, dnnl_memory_set_data_handle(p->mems[i], bufs[i]));
+        args[n].arg = p->ids[i];
+        args[n++].memory = p->mems[i];
+    }
+    if (p->scratch_mem) {
+        args[n].arg = DNNL_ARG_SCRATCHPAD;
+        args[n++].memory = p->scratch_mem;
+    }
+    NN_CHECK(err, dnnl_primitive_execute(p->prim, ctx->stream, n, args));
     NN_CHECK(err, dnnl_stream_wait(ctx->stream));
 fail:
     return st;
