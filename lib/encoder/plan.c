@@ -57,7 +57,8 @@ static simclr__nn_shape at_batch(simclr__nn_shape s, size_t n)
     return s;
 }
 
-/* A buffer of one activation of shape @p s, owned by the plan. */
+/* A buffer for one activation of shape @p s in the compute layout, owned
+ * by the plan. */
 static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
                        simclr__error *err)
 {
@@ -67,11 +68,13 @@ static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
 
     if (!simclr__mul4_size((size_t)s.n, (size_t)s.c, (size_t)s.h,
                            (size_t)s.w, &count) ||
-        !simclr__mul_size(count, sizeof(float), &bytes)) {
+        !simclr__mul_size(count, 2 * sizeof(float), &bytes)) {
         simclr__fail(err, SIMCLR_ERR_LIMIT,
                      "a batch of %zu: activations too large", plan->n);
         return NULL;
     }
+    if (simclr__nn_act_bytes(plan->ctx, s, &bytes, err) != SIMCLR_OK)
+        return NULL;
     grown = simclr__realloc_array(plan->bufs, plan->nbufs + 1,
                                   sizeof(*grown));
     if (!grown)
@@ -114,6 +117,7 @@ static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
         .pad = u->pad,
         .training = plan->training,
         .need_src_grad = true,
+        .plain_src = stem,
         .dtype = SIMCLR__NN_F32,
     };
     simclr_status st;
@@ -199,8 +203,8 @@ simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
         TRY(block_init(plan, &enc->blocks[i], &plan->blocks[i], err));
     if (enc->cfg.stem == SIMCLR_STEM_IMAGENET) {
         TRY(simclr__nn_pool_create(plan->ctx, at_batch(enc->pool_src, n),
-                                   SIMCLR__NN_POOL_MAX, 3, 2, 1, training,
-                                   err, &plan->maxpool));
+                                   SIMCLR__NN_POOL_MAX, 3, 2, 1, false,
+                                   training, err, &plan->maxpool));
         BUF(plan->pool_out, at_batch(enc->pool_dst, n));
         if (training)
             BUF(plan->pool_dout, at_batch(enc->pool_dst, n));
@@ -208,8 +212,8 @@ simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
     if (training)
         BUF(plan->stem_dout, at_batch(enc->pool_src, n));
     TRY(simclr__nn_pool_create(plan->ctx, at_batch(enc->feat, n),
-                               SIMCLR__NN_POOL_AVG, 0, 1, 0, training, err,
-                               &plan->gap));
+                               SIMCLR__NN_POOL_AVG, 0, 1, 0, true, training,
+                               err, &plan->gap));
     *out = plan;
     return SIMCLR_OK;
 

@@ -46,6 +46,7 @@ struct simclr__nn_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     dnnl_primitive_attr_t attr; /* user scratchpad */
+    dnnl_format_tag_t act_tag;  /* layout of every activation inside */
 };
 
 /* One primitive with the memory objects of its arguments, bound to caller
@@ -65,6 +66,51 @@ void simclr__nn_threads_begin(void)
     omp_set_num_threads(simclr__num_threads());
 }
 
+/*
+ * The activation layout: the one oneDNN's convolution prefers on this CPU
+ * for a typical layer (channel blocks of 16 with AVX-512, of 8 with AVX2,
+ * else channels last or plain). Every activation between layers uses it,
+ * so batch norm, ReLU, pooling and the sums read what the convolutions
+ * write without reorders; only the network's input and output are plain.
+ */
+static simclr_status nn_probe_layout(simclr__nn_ctx *ctx, simclr__error *err)
+{
+    static const dnnl_format_tag_t candidates[] = {dnnl_nChw16c, dnnl_nChw8c,
+                                                   dnnl_nhwc};
+    const dnnl_dims_t src_dims = {2, 64, 16, 16}, wei_dims = {64, 64, 3, 3};
+    const dnnl_dims_t strides = {1, 1}, pad = {1, 1};
+    simclr_status st = SIMCLR_OK;
+    dnnl_primitive_desc_t pd = NULL;
+    nn_md src = {0}, wei = {0}, dst = {0}, cand = {0};
+    nn_md_arg chosen;
+    size_t i;
+
+    ctx->act_tag = dnnl_nchw;
+    NN_CHECK(err, nn_md_init(&src, 4, src_dims, dnnl_format_tag_any));
+    NN_CHECK(err, nn_md_init(&wei, 4, wei_dims, dnnl_format_tag_any));
+    NN_CHECK(err, nn_md_init(&dst, 4, src_dims, dnnl_format_tag_any));
+    NN_CHECK(err, nn_conv_fwd_pd(&pd, ctx->engine, dnnl_forward_training,
+                                 &src, &wei, &dst, strides, pad, NULL));
+    chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    for (i = 0; i < SIMCLR__ARRAY_SIZE(candidates); i++) {
+        NN_CHECK(err, nn_md_init(&cand, 4, src_dims, candidates[i]));
+        if (chosen && dnnl_memory_desc_equal(chosen, NN_MD(&cand))) {
+            ctx->act_tag = candidates[i];
+            break;
+        }
+        nn_md_fini(&cand);
+    }
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    nn_md_fini(&cand);
+    nn_md_fini(&src);
+    nn_md_fini(&wei);
+    nn_md_fini(&dst);
+    return st;
+}
+
 /* ---- context ----------------------------------------------------------- */
 
 simclr_status simclr__nn_ctx_create(simclr__error *err, simclr__nn_ctx **out)
@@ -82,6 +128,9 @@ simclr_status simclr__nn_ctx_create(simclr__error *err, simclr__nn_ctx **out)
     NN_CHECK(err, dnnl_primitive_attr_create(&ctx->attr));
     NN_CHECK(err, dnnl_primitive_attr_set_scratchpad_mode(
                       ctx->attr, dnnl_scratchpad_mode_user));
+    st = nn_probe_layout(ctx, err);
+    if (st != SIMCLR_OK)
+        goto fail;
     *out = ctx;
     return SIMCLR_OK;
 
@@ -208,12 +257,81 @@ static void nn_dims4(dnnl_dims_t d, simclr__nn_shape s)
     d[3] = s.w;
 }
 
+/* An activation descriptor (N, C, H, W): plain NCHW for the network's
+ * edges, else the context's layout. */
+static dnnl_status_t nn_act_md(const simclr__nn_ctx *ctx, nn_md *md,
+                               simclr__nn_shape s, bool plain)
+{
+    dnnl_dims_t dims;
+
+    nn_dims4(dims, s);
+    return nn_md_init(md, 4, dims, plain ? dnnl_nchw : ctx->act_tag);
+}
+
+simclr_status simclr__nn_act_bytes(const simclr__nn_ctx *ctx,
+                                   simclr__nn_shape s, size_t *bytes,
+                                   simclr__error *err)
+{
+    simclr_status st = SIMCLR_OK;
+    nn_md md = {0};
+
+    NN_CHECK(err, nn_act_md(ctx, &md, s, false));
+    *bytes = dnnl_memory_desc_get_size(NN_MD(&md));
+fail:
+    nn_md_fini(&md);
+    return st;
+}
+
+/*
+ * A reorder between the plain layout @p plain and a primitive's layout
+ * @p blocked, when they differ: to_blocked says which way. Leaves @p p
+ * empty and @p buf NULL when the layouts are the same; else @p buf is a
+ * buffer in the blocked layout.
+ */
+static simclr_status nn_reorder_init(simclr__nn_ctx *ctx, nn_prim *p,
+                                     void **buf, const nn_md *plain,
+                                     nn_md_arg blocked, bool to_blocked,
+                                     simclr__error *err)
+{
+    static const int ids[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+    simclr_status st = SIMCLR_OK;
+    dnnl_primitive_desc_t pd = NULL;
+    size_t bytes = nn_md_bytes(blocked);
+
+    *buf = NULL;
+    if (dnnl_memory_desc_equal(NN_MD(plain), blocked))
+        return SIMCLR_OK;
+    if (to_blocked)
+        NN_CHECK(err, dnnl_reorder_primitive_desc_create(
+                          &pd, NN_MD(plain), ctx->engine, blocked,
+                          ctx->engine, ctx->attr));
+    else
+        NN_CHECK(err, dnnl_reorder_primitive_desc_create(
+                          &pd, blocked, ctx->engine, NN_MD(plain),
+                          ctx->engine, ctx->attr));
+    st = nn_prim_init(ctx, p, pd, ids, 2, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    *buf = simclr__aligned_malloc(bytes, NN_ALIGN);
+    if (!*buf)
+        st = simclr__fail(err, SIMCLR_ERR_NOMEM,
+                          "out of memory for %zu bytes of weights", bytes);
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
 /* ---- convolution --------------------------------------------------------- */
 
 struct simclr__nn_conv {
     simclr__nn_ctx *ctx;
     simclr__nn_shape src, dst;
     nn_prim fwd, bwd_data, bwd_weights;
+    /* weights in the layouts the primitives chose, and the reorders from
+     * and to the plain (O, I, KH, KW) master copy; unused when equal */
+    nn_prim to_fwd, to_bwd, from_diff;
+    void *w_fwd, *w_bwd, *dw;
 };
 
 simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
@@ -230,7 +348,7 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
     simclr_status st = SIMCLR_OK;
     simclr__nn_conv *c;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
-    nn_md src = {0}, wei = {0}, dst = {0};
+    nn_md src = {0}, wei = {0}, wei_any = {0}, dst = {0};
     dnnl_dims_t dims, strides = {desc->stride, desc->stride},
                       pad = {desc->pad, desc->pad};
 
@@ -246,37 +364,54 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
         (desc->src.h + 2 * desc->pad - desc->kernel) / desc->stride + 1,
         (desc->src.w + 2 * desc->pad - desc->kernel) / desc->stride + 1};
 
-    /* (N, C, H, W), (O, C, K, K), (N, O, OH, OW), all plain */
-    nn_dims4(dims, c->src);
-    NN_CHECK(err, nn_md_init(&src, 4, dims, dnnl_nchw));
+    /* activations in the context's layout (plain for the network's input);
+     * weights in whatever layout each primitive prefers */
+    NN_CHECK(err, nn_act_md(ctx, &src, c->src, desc->plain_src));
+    NN_CHECK(err, nn_act_md(ctx, &dst, c->dst, false));
     dims[0] = desc->out_channels;
     dims[1] = desc->src.c;
     dims[2] = dims[3] = desc->kernel;
     NN_CHECK(err, nn_md_init(&wei, 4, dims, dnnl_oihw));
-    nn_dims4(dims, c->dst);
-    NN_CHECK(err, nn_md_init(&dst, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_md_init(&wei_any, 4, dims, dnnl_format_tag_any));
 
     NN_CHECK(err, nn_conv_fwd_pd(&fwd_pd, ctx->engine,
                                  desc->training ? dnnl_forward_training
                                                 : dnnl_forward_inference,
-                                 &src, &wei, &dst, strides, pad, ctx->attr));
+                                 &src, &wei_any, &dst, strides, pad,
+                                 ctx->attr));
     st = nn_prim_init(ctx, &c->fwd, fwd_pd, fwd_ids, 3, err);
+    if (st == SIMCLR_OK)
+        st = nn_reorder_init(
+            ctx, &c->to_fwd, &c->w_fwd, &wei,
+            dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_weights_md, 0),
+            true, err);
     if (st != SIMCLR_OK)
         goto fail;
     if (desc->training) {
-        NN_CHECK(err, nn_conv_bwd_weights_pd(&pd, ctx->engine, &src, &wei,
-                                             &dst, strides, pad, fwd_pd,
-                                             ctx->attr));
+        NN_CHECK(err, nn_conv_bwd_weights_pd(&pd, ctx->engine, &src,
+                                             &wei_any, &dst, strides, pad,
+                                             fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &c->bwd_weights, pd, wei_ids, 3, err);
+        if (st == SIMCLR_OK)
+            st = nn_reorder_init(ctx, &c->from_diff, &c->dw, &wei,
+                                 dnnl_primitive_desc_query_md(
+                                     pd, dnnl_query_diff_weights_md, 0),
+                                 false, err);
         dnnl_primitive_desc_destroy(pd);
         pd = NULL;
         if (st != SIMCLR_OK)
             goto fail;
     }
     if (desc->training && desc->need_src_grad) {
-        NN_CHECK(err, nn_conv_bwd_data_pd(&pd, ctx->engine, &src, &wei, &dst,
-                                          strides, pad, fwd_pd, ctx->attr));
+        NN_CHECK(err, nn_conv_bwd_data_pd(&pd, ctx->engine, &src, &wei_any,
+                                          &dst, strides, pad, fwd_pd,
+                                          ctx->attr));
         st = nn_prim_init(ctx, &c->bwd_data, pd, data_ids, 3, err);
+        if (st == SIMCLR_OK)
+            st = nn_reorder_init(
+                ctx, &c->to_bwd, &c->w_bwd, &wei,
+                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
+                true, err);
         if (st != SIMCLR_OK)
             goto fail;
     }
@@ -290,6 +425,7 @@ fail:
         dnnl_primitive_desc_destroy(fwd_pd);
     nn_md_fini(&src);
     nn_md_fini(&wei);
+    nn_md_fini(&wei_any);
     nn_md_fini(&dst);
     simclr__nn_conv_destroy(c);
     return st;
@@ -302,6 +438,12 @@ void simclr__nn_conv_destroy(simclr__nn_conv *c)
     nn_prim_fini(&c->fwd);
     nn_prim_fini(&c->bwd_data);
     nn_prim_fini(&c->bwd_weights);
+    nn_prim_fini(&c->to_fwd);
+    nn_prim_fini(&c->to_bwd);
+    nn_prim_fini(&c->from_diff);
+    simclr__aligned_free(c->w_fwd);
+    simclr__aligned_free(c->w_bwd);
+    simclr__aligned_free(c->dw);
     simclr__free(c);
 }
 
@@ -310,13 +452,31 @@ simclr__nn_shape simclr__nn_conv_dst_shape(const simclr__nn_conv *c)
     return c->dst;
 }
 
+/* The plain weights @p weight in the layout of @p reorder's target, or
+ * @p weight itself when no reorder is needed. */
+static simclr_status nn_weights_in(simclr__nn_ctx *ctx, nn_prim *reorder,
+                                   void *buf, const float *weight,
+                                   const void **out, simclr__error *err)
+{
+    void *bufs[2] = {NN_IN(weight), buf};
+
+    *out = weight;
+    if (!reorder->prim)
+        return SIMCLR_OK;
+    *out = buf;
+    return nn_prim_run(ctx, reorder, bufs, err);
+}
+
 simclr_status simclr__nn_conv_forward(simclr__nn_conv *c, const float *src,
                                       const float *weight, float *dst,
                                       simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src), NN_IN(weight), dst};
+    const void *w;
+    simclr_status st = nn_weights_in(c->ctx, &c->to_fwd, c->w_fwd, weight,
+                                     &w, err);
+    void *bufs[] = {NN_IN(src), NN_IN(w), dst};
 
-    return nn_prim_run(c->ctx, &c->fwd, bufs, err);
+    return st != SIMCLR_OK ? st : nn_prim_run(c->ctx, &c->fwd, bufs, err);
 }
 
 simclr_status simclr__nn_conv_backward(simclr__nn_conv *c, const float *src,
@@ -324,14 +484,26 @@ simclr_status simclr__nn_conv_backward(simclr__nn_conv *c, const float *src,
                                        const float *diff_dst, float *diff_src,
                                        float *diff_weight, simclr__error *err)
 {
-    void *wbufs[] = {NN_IN(src), NN_IN(diff_dst), diff_weight};
-    void *dbufs[] = {NN_IN(diff_dst), NN_IN(weight), diff_src};
+    void *dw = c->dw ? c->dw : diff_weight;
+    void *wbufs[] = {NN_IN(src), NN_IN(diff_dst), dw};
+    void *back[] = {dw, diff_weight};
     simclr_status st;
+    const void *w;
 
+    /* dL/dweight, then back to the plain layout */
     assert(c->bwd_weights.prim);
     st = nn_prim_run(c->ctx, &c->bwd_weights, wbufs, err);
-    if (st == SIMCLR_OK && diff_src) {
-        assert(c->bwd_data.prim);
+    if (st == SIMCLR_OK && c->from_diff.prim)
+        st = nn_prim_run(c->ctx, &c->from_diff, back, err);
+    if (st != SIMCLR_OK || !diff_src)
+        return st;
+
+    /* dL/dsrc */
+    assert(c->bwd_data.prim);
+    st = nn_weights_in(c->ctx, &c->to_bwd, c->w_bwd, weight, &w, err);
+    if (st == SIMCLR_OK) {
+        void *dbufs[] = {NN_IN(diff_dst), NN_IN(w), diff_src};
+
         st = nn_prim_run(c->ctx, &c->bwd_data, dbufs, err);
     }
     return st;
@@ -361,7 +533,6 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     simclr__nn_bnorm *bn;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
     nn_md data = {0};
-    dnnl_dims_t dims;
 
     *out = NULL;
     bn = simclr__calloc(1, sizeof(*bn));
@@ -369,8 +540,7 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
         return simclr__fail(err, SIMCLR_ERR_NOMEM,
                             "out of memory for a batch norm");
     bn->ctx = ctx;
-    nn_dims4(dims, shape);
-    NN_CHECK(err, nn_md_init(&data, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
     if (!training)
         flags |= dnnl_use_global_stats;
     NN_CHECK(err, nn_bnorm_fwd_pd(&fwd_pd, ctx->engine,
@@ -470,15 +640,13 @@ simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
     simclr__nn_relu *r;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
     nn_md data = {0};
-    dnnl_dims_t dims;
 
     *out = NULL;
     r = simclr__calloc(1, sizeof(*r));
     if (!r)
         return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a ReLU");
     r->ctx = ctx;
-    nn_dims4(dims, shape);
-    NN_CHECK(err, nn_md_init(&data, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
     NN_CHECK(err, nn_eltwise_fwd_pd(&fwd_pd, ctx->engine,
                                     training ? dnnl_forward_training
                                              : dnnl_forward_inference,
@@ -547,7 +715,8 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
                                      simclr__nn_shape src_shape,
                                      simclr__nn_pool_kind kind, int64_t kernel,
                                      int64_t stride, int64_t pad,
-                                     bool training, simclr__error *err,
+                                     bool plain_dst, bool training,
+                                     simclr__error *err,
                                      simclr__nn_pool **out)
 {
     static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DST,
@@ -561,7 +730,7 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
     simclr__nn_pool *p;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
     nn_md src = {0}, dst = {0};
-    dnnl_dims_t dims, kernels, strides, pads;
+    dnnl_dims_t kernels, strides, pads;
     size_t ws_bytes;
     int nargs;
 
@@ -587,10 +756,8 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
         (src_shape.h + 2 * pad - kernels[0]) / stride + 1,
         (src_shape.w + 2 * pad - kernels[1]) / stride + 1};
 
-    nn_dims4(dims, p->src);
-    NN_CHECK(err, nn_md_init(&src, 4, dims, dnnl_nchw));
-    nn_dims4(dims, p->dst);
-    NN_CHECK(err, nn_md_init(&dst, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_act_md(ctx, &src, p->src, false));
+    NN_CHECK(err, nn_act_md(ctx, &dst, p->dst, plain_dst));
     NN_CHECK(err, nn_pool_fwd_pd(&fwd_pd, ctx->engine,
                                  training ? dnnl_forward_training
                                           : dnnl_forward_inference,
@@ -681,15 +848,13 @@ simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx,
     simclr__nn_add *a;
     dnnl_primitive_desc_t pd = NULL;
     nn_md data = {0};
-    dnnl_dims_t dims;
 
     *out = NULL;
     a = simclr__calloc(1, sizeof(*a));
     if (!a)
         return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a sum");
     a->ctx = ctx;
-    nn_dims4(dims, shape);
-    NN_CHECK(err, nn_md_init(&data, 4, dims, dnnl_nchw));
+    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
     NN_CHECK(err, nn_binary_pd(&pd, ctx->engine, dnnl_binary_add, &data,
                                &data, &data, ctx->attr));
     st = nn_prim_init(ctx, &a->prim, pd, ids, 3, err);

@@ -3,8 +3,13 @@
  * the residual add, each a oneDNN primitive made once for one shape and
  * then run on caller buffers. Nothing outside lib/nn sees oneDNN's types.
  *
- * Tensors are float32 in PyTorch's plain layouts: activations (N, C, H, W),
- * convolution weights (O, I, KH, KW), per-channel vectors (C). An object
+ * Weights and per-channel vectors are float32 in PyTorch's plain layouts
+ * (O, I, KH, KW) and (C); the layers reorder weights to the layouts their
+ * primitives prefer and gradients back. Activations between layers are in
+ * one layout a context picks for the CPU (for example channel blocks of
+ * 16), sized by simclr__nn_act_bytes(); only the network's input (a
+ * convolution with plain_src) and output (a pooling with plain_dst) are
+ * plain (N, C, H, W). An object
  * keeps its primitives and the memory objects bound to them, so one object
  * is used by one thread at a time; several objects made for the same shape
  * may run at once (each has its own scratchpad).
@@ -48,6 +53,11 @@ void simclr__nn_ctx_destroy(simclr__nn_ctx *ctx);
 /* Run a stretch of compute with the library's thread budget. */
 void simclr__nn_threads_begin(void);
 
+/* Bytes of an activation of shape @p s in the context's layout. */
+simclr_status simclr__nn_act_bytes(const simclr__nn_ctx *ctx,
+                                   simclr__nn_shape s, size_t *bytes,
+                                   simclr__error *err);
+
 /* ---- convolution (no bias) ---------------------------------------------- */
 
 typedef struct simclr__nn_conv simclr__nn_conv;
@@ -58,6 +68,7 @@ typedef struct simclr__nn_conv_desc {
     int64_t kernel, stride, pad; /* square kernel, same on both sides */
     bool training;               /* also make the backward primitives */
     bool need_src_grad;          /* training: make backward-data too */
+    bool plain_src;              /* src is plain NCHW (the network input) */
     simclr__nn_dtype dtype;
 } simclr__nn_conv_desc;
 
@@ -144,7 +155,8 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
                                      simclr__nn_shape src,
                                      simclr__nn_pool_kind kind, int64_t kernel,
                                      int64_t stride, int64_t pad,
-                                     bool training, simclr__error *err,
+                                     bool plain_dst, bool training,
+                                     simclr__error *err,
                                      simclr__nn_pool **out);
 void simclr__nn_pool_destroy(simclr__nn_pool *pool);
 simclr__nn_shape simclr__nn_pool_dst_shape(const simclr__nn_pool *pool);
