@@ -13,18 +13,17 @@
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
-/* A conv-BN(-ReLU) unit at this batch size. */
+/* A conv-BN(-ReLU) unit at this batch size; the ReLU is fused into the
+ * batch norm. */
 typedef struct unit_run {
     simclr__nn_conv *conv;
     simclr__nn_bnorm *bn;
-    simclr__nn_relu *relu; /* NULL without ReLU */
     simclr__nn_shape dst;  /* (N, O, OH, OW) */
     const float *src;      /* input of the last forward */
     float *y;              /* conv output (N, O, OH, OW) */
-    float *z;              /* BN output */
-    float *r;              /* ReLU output, or NULL */
+    float *z;              /* BN (and ReLU) output */
     float *mean, *var;     /* training: batch statistics (O) */
-    float *dz, *dy;        /* training: gradients of z and y */
+    float *dy;             /* training: gradient of y */
     float *dsrc;           /* training: gradient of src (not the stem) */
 } unit_run;
 
@@ -125,22 +124,15 @@ static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
     r->dst = at_batch(u->dst, plan->n);
     TRY(simclr__nn_conv_create(plan->ctx, &cd, err, &r->conv));
     TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, plan->training,
-                                err, &r->bn));
+                                u->relu, err, &r->bn));
     BUF(r->y, r->dst);
     BUF(r->z, r->dst);
-    if (u->relu) {
-        TRY(simclr__nn_relu_create(plan->ctx, r->dst, plan->training, err,
-                                   &r->relu));
-        BUF(r->r, r->dst);
-    }
     if (!plan->training)
         return SIMCLR_OK;
     c1.n = 1;
     BUF(r->mean, c1);
     BUF(r->var, c1);
     BUF(r->dy, r->dst);
-    if (u->relu)
-        BUF(r->dz, r->dst);
     if (!stem)
         BUF(r->dsrc, at_batch(u->src, plan->n));
     return SIMCLR_OK;
@@ -232,7 +224,6 @@ void simclr__plan_destroy(simclr__plan *plan)
         for (i = 0; i < plan->enc->nunits; i++) {
             simclr__nn_conv_destroy(plan->units[i].conv);
             simclr__nn_bnorm_destroy(plan->units[i].bn);
-            simclr__nn_relu_destroy(plan->units[i].relu);
         }
     }
     if (plan->blocks) {
@@ -262,10 +253,10 @@ size_t simclr__plan_batch(const simclr__plan *plan)
 
 static const float *unit_out(const unit_run *r)
 {
-    return r->r ? r->r : r->z;
+    return r->z;
 }
 
-/* y = conv(src); z = BN(y); r = ReLU(z). */
+/* y = conv(src); z = BN(y), or ReLU(BN(y)). */
 static simclr_status unit_forward(simclr__plan *plan, size_t i,
                                   const float *src, simclr__error *err)
 {
@@ -284,8 +275,6 @@ static simclr_status unit_forward(simclr__plan *plan, size_t i,
         TRY(simclr__nn_bnorm_forward_infer(
             r->bn, r->y, p[u->bn].value, p[u->bn + 1].value,
             p[u->bn + 2].value, p[u->bn + 3].value, r->z, err));
-    if (r->relu)
-        TRY(simclr__nn_relu_forward(r->relu, r->z, r->r, err));
     return SIMCLR_OK;
 
 fail:
@@ -372,10 +361,6 @@ static simclr_status unit_backward(simclr__plan *plan, size_t i,
     unit_run *r = &plan->units[i];
     simclr_status st;
 
-    if (r->relu) {
-        TRY(simclr__nn_relu_backward(r->relu, r->z, ddst, r->dz, err));
-        ddst = r->dz;
-    }
     TRY(simclr__nn_bnorm_backward(r->bn, r->y, p[u->bn].value,
                                   p[u->bn + 1].value, r->mean,
                                   r->var, ddst, r->dy, p[u->bn].grad,

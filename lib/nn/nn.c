@@ -514,20 +514,25 @@ simclr_status simclr__nn_conv_backward(simclr__nn_conv *c, const float *src,
 struct simclr__nn_bnorm {
     simclr__nn_ctx *ctx;
     nn_prim fwd, bwd;
+    void *workspace; /* fused ReLU in training: its mask */
 };
 
 simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
                                       simclr__nn_shape shape, float eps,
-                                      bool training, simclr__error *err,
+                                      bool training, bool fuse_relu,
+                                      simclr__error *err,
                                       simclr__nn_bnorm **out)
 {
-    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_SCALE,
+    static const int fwd_ids[] = {DNNL_ARG_SRC,  DNNL_ARG_SCALE,
                                   DNNL_ARG_SHIFT, DNNL_ARG_DST,
-                                  DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+                                  DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
+                                  DNNL_ARG_WORKSPACE};
     static const int bwd_ids[] = {
-        DNNL_ARG_SRC,      DNNL_ARG_SCALE,    DNNL_ARG_SHIFT,
-        DNNL_ARG_MEAN,     DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST,
-        DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
+        DNNL_ARG_SRC,       DNNL_ARG_SCALE,     DNNL_ARG_SHIFT,
+        DNNL_ARG_MEAN,      DNNL_ARG_VARIANCE,  DNNL_ARG_DIFF_DST,
+        DNNL_ARG_DIFF_SRC,  DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT,
+        DNNL_ARG_WORKSPACE};
+    size_t ws_bytes;
     unsigned flags = dnnl_use_scale | dnnl_use_shift;
     simclr_status st = SIMCLR_OK;
     simclr__nn_bnorm *bn;
@@ -543,17 +548,29 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
     if (!training)
         flags |= dnnl_use_global_stats;
+    if (fuse_relu)
+        flags |= dnnl_fuse_norm_relu;
     NN_CHECK(err, nn_bnorm_fwd_pd(&fwd_pd, ctx->engine,
                                   training ? dnnl_forward_training
                                            : dnnl_forward_inference,
                                   &data, eps, flags, ctx->attr));
-    st = nn_prim_init(ctx, &bn->fwd, fwd_pd, fwd_ids, 6, err);
+    ws_bytes = nn_md_bytes(
+        dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_workspace_md, 0));
+    if (ws_bytes > 0) {
+        bn->workspace = simclr__aligned_malloc(ws_bytes, NN_ALIGN);
+        if (!bn->workspace) {
+            st = simclr__fail(err, SIMCLR_ERR_NOMEM,
+                              "out of memory for a batch norm workspace");
+            goto fail;
+        }
+    }
+    st = nn_prim_init(ctx, &bn->fwd, fwd_pd, fwd_ids, 7, err);
     if (st != SIMCLR_OK)
         goto fail;
     if (training) {
         NN_CHECK(err, nn_bnorm_bwd_pd(&pd, ctx->engine, &data, eps, flags,
                                       fwd_pd, ctx->attr));
-        st = nn_prim_init(ctx, &bn->bwd, pd, bwd_ids, 9, err);
+        st = nn_prim_init(ctx, &bn->bwd, pd, bwd_ids, 10, err);
         if (st != SIMCLR_OK)
             goto fail;
     }
@@ -576,6 +593,7 @@ void simclr__nn_bnorm_destroy(simclr__nn_bnorm *bn)
         return;
     nn_prim_fini(&bn->fwd);
     nn_prim_fini(&bn->bwd);
+    simclr__aligned_free(bn->workspace);
     simclr__free(bn);
 }
 
@@ -586,7 +604,8 @@ simclr_status simclr__nn_bnorm_forward_train(simclr__nn_bnorm *bn,
                                              float *mean, float *var,
                                              simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src), NN_IN(scale), NN_IN(shift), dst, mean, var};
+    void *bufs[] = {NN_IN(src), NN_IN(scale), NN_IN(shift), dst,
+                    mean,       var,          bn->workspace};
 
     return nn_prim_run(bn->ctx, &bn->fwd, bufs, err);
 }
@@ -599,8 +618,8 @@ simclr_status simclr__nn_bnorm_forward_infer(simclr__nn_bnorm *bn,
                                              const float *var, float *dst,
                                              simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src),  NN_IN(scale), NN_IN(shift),
-                    dst,         NN_IN(mean),  NN_IN(var)};
+    void *bufs[] = {NN_IN(src), NN_IN(scale), NN_IN(shift), dst,
+                    NN_IN(mean), NN_IN(var),  bn->workspace};
 
     return nn_prim_run(bn->ctx, &bn->fwd, bufs, err);
 }
@@ -615,7 +634,8 @@ simclr_status simclr__nn_bnorm_backward(simclr__nn_bnorm *bn, const float *src,
 {
     void *bufs[] = {NN_IN(src),      NN_IN(scale), NN_IN(shift),
                     NN_IN(mean),     NN_IN(var),   NN_IN(diff_dst),
-                    diff_src,        diff_scale,   diff_shift};
+                    diff_src,        diff_scale,   diff_shift,
+                    bn->workspace};
 
     assert(bn->bwd.prim);
     return nn_prim_run(bn->ctx, &bn->bwd, bufs, err);

@@ -94,9 +94,14 @@ simclr_status simclr__nn_conv_backward(simclr__nn_conv *conv, const float *src,
 
 typedef struct simclr__nn_bnorm simclr__nn_bnorm;
 
+/* With @p fuse_relu the layer computes ReLU(BN(src)) in one pass; its
+ * backward then takes the gradient of that output, and a training
+ * forward keeps the ReLU's mask inside the object for the backward of the
+ * same batch. */
 simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
                                       simclr__nn_shape shape, float eps,
-                                      bool training, simclr__error *err,
+                                      bool training, bool fuse_relu,
+                                      simclr__error *err,
                                       simclr__nn_bnorm **out);
 void simclr__nn_bnorm_destroy(simclr__nn_bnorm *bn);
 
