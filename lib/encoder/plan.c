@@ -3,9 +3,13 @@
  * layer and the activations between them. A training plan also keeps the
  * batch statistics and the gradient buffers of the backward pass.
  *
- * Activations are plain NCHW so that the weights and gradients the
- * primitives read and write are the parameter table's own buffers.
+ * The weights and gradients the primitives read and write are the
+ * parameter table's own buffers (reordered inside lib/nn). An inference
+ * plan folds each batch norm into its convolution (scaled weights and a
+ * bias, computed at every call from the current parameters) and fuses the
+ * ReLU and the residual sum into the convolution that precedes them.
  */
+#include <math.h>
 #include <string.h>
 
 #include "encoder_internal.h"
@@ -28,6 +32,7 @@ typedef struct unit_run {
 } unit_run;
 
 typedef struct block_run {
+    size_t out_bytes;     /* of sum and out in the compute layout */
     simclr__nn_add *add;  /* main + shortcut, output shape */
     simclr__nn_add *dadd; /* training: the two input gradients */
     simclr__nn_relu *relu;
@@ -46,6 +51,7 @@ struct simclr__plan {
     float *pool_out, *pool_dout;
     float *stem_dout;
     simclr__nn_pool *gap;
+    float *fold_w, *fold_b; /* inference: one unit's folded weights, bias */
     void **bufs; /* every buffer above, for release */
     size_t nbufs;
 };
@@ -104,10 +110,14 @@ nomem:
         }                                                                      \
     } while (0)
 
+/* @p last: the unit ends a block's main path; in an inference plan it
+ * adds the shortcut and applies the block's ReLU itself. */
 static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
-                               unit_run *r, bool stem, simclr__error *err)
+                               unit_run *r, bool stem, bool last,
+                               simclr__error *err)
 {
-    simclr__nn_shape c1 = {(int64_t)plan->n, u->out_c, 1, 1};
+    simclr__nn_shape c1 = {1, u->out_c, 1, 1};
+    bool infer = !plan->training;
     simclr__nn_conv_desc cd = {
         .src = at_batch(u->src, plan->n),
         .out_channels = u->out_c,
@@ -117,19 +127,24 @@ static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
         .training = plan->training,
         .need_src_grad = true,
         .plain_src = stem,
+        .bias = infer,
+        .post_sum = infer && last,
+        .post_relu = infer && (u->relu || last),
         .dtype = SIMCLR__NN_F32,
     };
     simclr_status st;
 
     r->dst = at_batch(u->dst, plan->n);
     TRY(simclr__nn_conv_create(plan->ctx, &cd, err, &r->conv));
-    TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, plan->training,
-                                u->relu, err, &r->bn));
+    if (infer) {
+        if (!last)
+            BUF(r->z, r->dst);
+        return SIMCLR_OK;
+    }
+    TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, true, u->relu,
+                                err, &r->bn));
     BUF(r->y, r->dst);
     BUF(r->z, r->dst);
-    if (!plan->training)
-        return SIMCLR_OK;
-    c1.n = 1;
     BUF(r->mean, c1);
     BUF(r->var, c1);
     BUF(r->dy, r->dst);
@@ -148,21 +163,33 @@ static simclr_status block_init(simclr__plan *plan, const simclr__block *b,
         at_batch(plan->enc->units[b->first + b->count - 1].dst, plan->n);
     simclr_status st;
 
-    TRY(simclr__nn_add_create(plan->ctx, s, err, &r->add));
-    TRY(simclr__nn_relu_create(plan->ctx, s, plan->training, err, &r->relu));
-    BUF(r->sum, s);
+    TRY(simclr__nn_act_bytes(plan->ctx, s, &r->out_bytes, err));
     BUF(r->out, s);
-    if (plan->training) {
-        BUF(r->dsum, s);
-        BUF(r->dout, s);
-        TRY(simclr__nn_add_create(
-            plan->ctx, at_batch(plan->enc->units[b->first].src, plan->n),
-            err, &r->dadd));
-    }
+    if (!plan->training)
+        return SIMCLR_OK;
+    TRY(simclr__nn_add_create(plan->ctx, s, err, &r->add));
+    TRY(simclr__nn_relu_create(plan->ctx, s, true, err, &r->relu));
+    BUF(r->sum, s);
+    BUF(r->dsum, s);
+    BUF(r->dout, s);
+    TRY(simclr__nn_add_create(
+        plan->ctx, at_batch(plan->enc->units[b->first].src, plan->n), err,
+        &r->dadd));
     return SIMCLR_OK;
 
 fail:
     return st;
+}
+
+/* Whether unit @p i is the last of a block's main path. */
+static bool ends_block(const simclr_encoder *enc, size_t i)
+{
+    size_t b;
+
+    for (b = 0; b < enc->nblocks; b++)
+        if (enc->blocks[b].first + enc->blocks[b].count - 1 == i)
+            return true;
+    return false;
 }
 
 simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
@@ -190,7 +217,27 @@ simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
     }
     TRY(simclr__nn_ctx_create(err, &plan->ctx));
     for (i = 0; i < enc->nunits; i++)
-        TRY(unit_init(plan, &enc->units[i], &plan->units[i], i == 0, err));
+        TRY(unit_init(plan, &enc->units[i], &plan->units[i], i == 0,
+                      ends_block(enc, i), err));
+    if (!training) {
+        size_t wmax = 0, cmax = 0;
+
+        for (i = 0; i < enc->nunits; i++) {
+            const simclr__param *w = &enc->params[enc->units[i].conv];
+
+            wmax = w->numel > wmax ? w->numel : wmax;
+            cmax = (size_t)enc->units[i].out_c > cmax
+                       ? (size_t)enc->units[i].out_c
+                       : cmax;
+        }
+        plan->fold_w = simclr__aligned_malloc(wmax * sizeof(float), 64);
+        plan->fold_b = simclr__aligned_malloc(cmax * sizeof(float), 64);
+        if (!plan->fold_w || !plan->fold_b) {
+            st = simclr__fail(err, SIMCLR_ERR_NOMEM,
+                              "out of memory for folded weights");
+            goto fail;
+        }
+    }
     for (i = 0; i < enc->nblocks; i++)
         TRY(block_init(plan, &enc->blocks[i], &plan->blocks[i], err));
     if (enc->cfg.stem == SIMCLR_STEM_IMAGENET) {
@@ -237,6 +284,8 @@ void simclr__plan_destroy(simclr__plan *plan)
     simclr__nn_pool_destroy(plan->gap);
     for (i = 0; i < plan->nbufs; i++)
         simclr__aligned_free(plan->bufs[i]);
+    simclr__aligned_free(plan->fold_w);
+    simclr__aligned_free(plan->fold_b);
     simclr__free(plan->bufs);
     simclr__free(plan->units);
     simclr__free(plan->blocks);
@@ -256,7 +305,7 @@ static const float *unit_out(const unit_run *r)
     return r->z;
 }
 
-/* y = conv(src); z = BN(y), or ReLU(BN(y)). */
+/* Training: y = conv(src); z = BN(y), or ReLU(BN(y)). */
 static simclr_status unit_forward(simclr__plan *plan, size_t i,
                                   const float *src, simclr__error *err)
 {
@@ -266,15 +315,89 @@ static simclr_status unit_forward(simclr__plan *plan, size_t i,
     simclr_status st;
 
     r->src = src;
-    TRY(simclr__nn_conv_forward(r->conv, src, p[u->conv].value, r->y, err));
-    if (plan->training)
-        TRY(simclr__nn_bnorm_forward_train(r->bn, r->y, p[u->bn].value,
-                                           p[u->bn + 1].value, r->z, r->mean,
-                                           r->var, err));
-    else
-        TRY(simclr__nn_bnorm_forward_infer(
-            r->bn, r->y, p[u->bn].value, p[u->bn + 1].value,
-            p[u->bn + 2].value, p[u->bn + 3].value, r->z, err));
+    TRY(simclr__nn_conv_forward(r->conv, src, p[u->conv].value, NULL, r->y,
+                                err));
+    TRY(simclr__nn_bnorm_forward_train(r->bn, r->y, p[u->bn].value,
+                                       p[u->bn + 1].value, r->z, r->mean,
+                                       r->var, err));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+/*
+ * Inference: the batch norm folded into the convolution with the running
+ * statistics, s = gamma / sqrt(var + eps):
+ *   weight'[o] = weight[o] * s[o],  bias'[o] = beta[o] - mean[o] * s[o].
+ * dst gets conv(src) + bias' with the unit's fused post-ops.
+ */
+static simclr_status unit_infer(simclr__plan *plan, size_t i,
+                                const float *src, float *dst,
+                                simclr__error *err)
+{
+    const simclr__unit *u = &plan->enc->units[i];
+    const simclr__param *p = plan->enc->params;
+    const simclr__param *w = &p[u->conv];
+    size_t per_out = w->numel / (size_t)u->out_c, k;
+    int64_t o;
+
+    for (o = 0; o < u->out_c; o++) {
+        float scale = p[u->bn].value[o] / sqrtf(p[u->bn + 3].value[o] +
+                                                BN_EPS);
+        const float *from = w->value + (size_t)o * per_out;
+        float *to = plan->fold_w + (size_t)o * per_out;
+
+        for (k = 0; k < per_out; k++)
+            to[k] = from[k] * scale;
+        plan->fold_b[o] = p[u->bn + 1].value[o] - p[u->bn + 2].value[o] * scale;
+    }
+    return simclr__nn_conv_forward(plan->units[i].conv, src, plan->fold_w,
+                                   plan->fold_b, dst, err);
+}
+
+static simclr_status plan_infer(simclr__plan *plan, const float *src,
+                                float *dst, simclr__error *err)
+{
+    const simclr_encoder *enc = plan->enc;
+    const float *x;
+    simclr_status st;
+    size_t b, k;
+
+    /* stem, then the max pool for the ImageNet stem */
+    TRY(unit_infer(plan, 0, src, plan->units[0].z, err));
+    x = plan->units[0].z;
+    if (plan->maxpool) {
+        TRY(simclr__nn_pool_forward(plan->maxpool, x, plan->pool_out, err));
+        x = plan->pool_out;
+    }
+
+    /* blocks: out starts as the shortcut; the last convolution of the
+     * main path adds itself to it and applies the ReLU */
+    for (b = 0; b < enc->nblocks; b++) {
+        const simclr__block *blk = &enc->blocks[b];
+        block_run *r = &plan->blocks[b];
+        const float *h = x;
+
+        if (blk->down) {
+            size_t s = blk->first + blk->count;
+
+            TRY(unit_infer(plan, s, x, plan->units[s].z, err));
+            memcpy(r->out, plan->units[s].z, r->out_bytes);
+        } else {
+            memcpy(r->out, x, r->out_bytes);
+        }
+        for (k = 0; k + 1 < blk->count; k++) {
+            TRY(unit_infer(plan, blk->first + k, h,
+                           plan->units[blk->first + k].z, err));
+            h = plan->units[blk->first + k].z;
+        }
+        TRY(unit_infer(plan, blk->first + k, h, r->out, err));
+        x = r->out;
+    }
+
+    /* global average pool: (N, D, 1, 1) is h (N, D) */
+    TRY(simclr__nn_pool_forward(plan->gap, x, dst, err));
     return SIMCLR_OK;
 
 fail:
@@ -288,6 +411,9 @@ simclr_status simclr__plan_forward(simclr__plan *plan, const float *src,
     const float *x;
     simclr_status st;
     size_t b, k;
+
+    if (!plan->training)
+        return plan_infer(plan, src, dst, err);
 
     /* stem (N, C0, H, W), then the max pool for the ImageNet stem */
     TRY(unit_forward(plan, 0, src, err));

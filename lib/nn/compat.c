@@ -23,17 +23,31 @@ void nn_md_fini(nn_md *m)
     m->md = NULL;
 }
 
+static dnnl_status_t nn_post_ops_append(dnnl_post_ops_t po, int sum,
+                                        int relu)
+{
+    dnnl_status_t s = dnnl_success;
+
+    if (sum)
+        s = dnnl_post_ops_append_sum(po, 1.f, 0, dnnl_data_type_undef);
+    if (s == dnnl_success && relu)
+        s = dnnl_post_ops_append_eltwise(po, dnnl_eltwise_relu, 0.f, 0.f);
+    return s;
+}
+
 dnnl_status_t nn_conv_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                              dnnl_prop_kind_t prop, const nn_md *src,
-                             const nn_md *wei, const nn_md *dst,
-                             const dnnl_dims_t strides, const dnnl_dims_t pad,
+                             const nn_md *wei, const nn_md *bias,
+                             const nn_md *dst, const dnnl_dims_t strides,
+                             const dnnl_dims_t pad,
                              const_dnnl_primitive_attr_t attr)
 {
     const dnnl_dims_t no_dilation = {0, 0};
 
     return dnnl_convolution_forward_primitive_desc_create(
-        pd, eng, prop, dnnl_convolution_direct, src->md, wei->md, NULL,
-        dst->md, strides, no_dilation, pad, pad, attr);
+        pd, eng, prop, dnnl_convolution_direct, src->md, wei->md,
+        bias ? bias->md : NULL, dst->md, strides, no_dilation, pad, pad,
+        attr);
 }
 
 dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -157,16 +171,30 @@ void nn_md_fini(nn_md *m)
     (void)m;
 }
 
+static dnnl_status_t nn_post_ops_append(dnnl_post_ops_t po, int sum,
+                                        int relu)
+{
+    dnnl_status_t s = dnnl_success;
+
+    if (sum)
+        s = dnnl_post_ops_append_sum(po, 1.f);
+    if (s == dnnl_success && relu)
+        s = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f,
+                                         0.f);
+    return s;
+}
+
 dnnl_status_t nn_conv_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                              dnnl_prop_kind_t prop, const nn_md *src,
-                             const nn_md *wei, const nn_md *dst,
-                             const dnnl_dims_t strides, const dnnl_dims_t pad,
+                             const nn_md *wei, const nn_md *bias,
+                             const nn_md *dst, const dnnl_dims_t strides,
+                             const dnnl_dims_t pad,
                              const_dnnl_primitive_attr_t attr)
 {
     dnnl_convolution_desc_t d;
     dnnl_status_t s = dnnl_convolution_forward_desc_init(
-        &d, prop, dnnl_convolution_direct, &src->md, &wei->md, NULL, &dst->md,
-        strides, pad, pad);
+        &d, prop, dnnl_convolution_direct, &src->md, &wei->md,
+        bias ? &bias->md : NULL, &dst->md, strides, pad, pad);
 
     return s != dnnl_success ? s
                              : dnnl_primitive_desc_create(pd, &d, attr, eng,
@@ -314,3 +342,19 @@ dnnl_status_t nn_binary_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
 }
 
 #endif
+
+/* ---- both ------------------------------------------------------------------ */
+
+dnnl_status_t nn_post_ops_set(dnnl_primitive_attr_t attr, int sum, int relu)
+{
+    dnnl_post_ops_t po;
+    dnnl_status_t s = dnnl_post_ops_create(&po);
+
+    if (s != dnnl_success)
+        return s;
+    s = nn_post_ops_append(po, sum, relu);
+    if (s == dnnl_success)
+        s = dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    return s;
+}

@@ -31,10 +31,15 @@ dnnl_status_t nn_md_init(nn_md *m, int ndims, const dnnl_dims_t dims,
                          dnnl_format_tag_t tag);
 void nn_md_fini(nn_md *m);
 
-/* Convolution without bias, no dilation, symmetric padding. */
+/* Post-ops of a primitive: add the destination's old value (sum), then
+ * ReLU, each if asked, in that order. */
+dnnl_status_t nn_post_ops_set(dnnl_primitive_attr_t attr, int sum, int relu);
+
+/* Convolution, no dilation, symmetric padding; @p bias may be NULL. */
 dnnl_status_t nn_conv_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                              dnnl_prop_kind_t prop, const nn_md *src,
-                             const nn_md *wei, const nn_md *dst,
+                             const nn_md *wei, const nn_md *bias,
+                             const nn_md *dst,
                              const dnnl_dims_t strides, const dnnl_dims_t pad,
                              const_dnnl_primitive_attr_t attr);
 dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,

@@ -90,7 +90,7 @@ static simclr_status nn_probe_layout(simclr__nn_ctx *ctx, simclr__error *err)
     NN_CHECK(err, nn_md_init(&wei, 4, wei_dims, dnnl_format_tag_any));
     NN_CHECK(err, nn_md_init(&dst, 4, src_dims, dnnl_format_tag_any));
     NN_CHECK(err, nn_conv_fwd_pd(&pd, ctx->engine, dnnl_forward_training,
-                                 &src, &wei, &dst, strides, pad, NULL));
+                                 &src, &wei, NULL, &dst, strides, pad, NULL));
     chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     for (i = 0; i < SIMCLR__ARRAY_SIZE(candidates); i++) {
         NN_CHECK(err, nn_md_init(&cand, 4, src_dims, candidates[i]));
@@ -340,7 +340,7 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
                                      simclr__nn_conv **out)
 {
     static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS,
-                                  DNNL_ARG_DST};
+                                  DNNL_ARG_BIAS, DNNL_ARG_DST};
     static const int data_ids[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS,
                                    DNNL_ARG_DIFF_SRC};
     static const int wei_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
@@ -348,7 +348,8 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
     simclr_status st = SIMCLR_OK;
     simclr__nn_conv *c;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
-    nn_md src = {0}, wei = {0}, wei_any = {0}, dst = {0};
+    dnnl_primitive_attr_t attr = NULL;
+    nn_md src = {0}, wei = {0}, wei_any = {0}, dst = {0}, bias = {0};
     dnnl_dims_t dims, strides = {desc->stride, desc->stride},
                       pad = {desc->pad, desc->pad};
 
@@ -373,13 +374,19 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
     dims[2] = dims[3] = desc->kernel;
     NN_CHECK(err, nn_md_init(&wei, 4, dims, dnnl_oihw));
     NN_CHECK(err, nn_md_init(&wei_any, 4, dims, dnnl_format_tag_any));
+    NN_CHECK(err, nn_md_init(&bias, 1, dims, dnnl_a));
 
+    /* the user scratchpad, and the fused bias, sum and ReLU if asked */
+    assert(!desc->training ||
+           (!desc->bias && !desc->post_sum && !desc->post_relu));
+    NN_CHECK(err, dnnl_primitive_attr_clone(&attr, ctx->attr));
+    NN_CHECK(err, nn_post_ops_set(attr, desc->post_sum, desc->post_relu));
     NN_CHECK(err, nn_conv_fwd_pd(&fwd_pd, ctx->engine,
                                  desc->training ? dnnl_forward_training
                                                 : dnnl_forward_inference,
-                                 &src, &wei_any, &dst, strides, pad,
-                                 ctx->attr));
-    st = nn_prim_init(ctx, &c->fwd, fwd_pd, fwd_ids, 3, err);
+                                 &src, &wei_any, desc->bias ? &bias : NULL,
+                                 &dst, strides, pad, attr));
+    st = nn_prim_init(ctx, &c->fwd, fwd_pd, fwd_ids, 4, err);
     if (st == SIMCLR_OK)
         st = nn_reorder_init(
             ctx, &c->to_fwd, &c->w_fwd, &wei,
@@ -423,9 +430,12 @@ fail:
         dnnl_primitive_desc_destroy(pd);
     if (fwd_pd)
         dnnl_primitive_desc_destroy(fwd_pd);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
     nn_md_fini(&src);
     nn_md_fini(&wei);
     nn_md_fini(&wei_any);
+    nn_md_fini(&bias);
     nn_md_fini(&dst);
     simclr__nn_conv_destroy(c);
     return st;
@@ -468,13 +478,13 @@ static simclr_status nn_weights_in(simclr__nn_ctx *ctx, nn_prim *reorder,
 }
 
 simclr_status simclr__nn_conv_forward(simclr__nn_conv *c, const float *src,
-                                      const float *weight, float *dst,
-                                      simclr__error *err)
+                                      const float *weight, const float *bias,
+                                      float *dst, simclr__error *err)
 {
     const void *w;
     simclr_status st = nn_weights_in(c->ctx, &c->to_fwd, c->w_fwd, weight,
                                      &w, err);
-    void *bufs[] = {NN_IN(src), NN_IN(w), dst};
+    void *bufs[] = {NN_IN(src), NN_IN(w), NN_IN(bias), dst};
 
     return st != SIMCLR_OK ? st : nn_prim_run(c->ctx, &c->fwd, bufs, err);
 }

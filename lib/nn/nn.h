@@ -69,6 +69,9 @@ typedef struct simclr__nn_conv_desc {
     bool training;               /* also make the backward primitives */
     bool need_src_grad;          /* training: make backward-data too */
     bool plain_src;              /* src is plain NCHW (the network input) */
+    /* inference only: a bias (C), then dst += the result instead of
+     * dst = (sum), then ReLU, fused into the convolution */
+    bool bias, post_sum, post_relu;
     simclr__nn_dtype dtype;
 } simclr__nn_conv_desc;
 
@@ -79,10 +82,11 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
 void simclr__nn_conv_destroy(simclr__nn_conv *conv);
 simclr__nn_shape simclr__nn_conv_dst_shape(const simclr__nn_conv *conv);
 
-/* dst (N, O, OH, OW) = conv(src (N, C, H, W), weight (O, C, K, K)). */
+/* dst (N, O, OH, OW) = conv(src (N, C, H, W), weight (O, C, K, K)) +
+ * bias (O), with the post-ops; @p bias is NULL without one. */
 simclr_status simclr__nn_conv_forward(simclr__nn_conv *conv, const float *src,
-                                      const float *weight, float *dst,
-                                      simclr__error *err);
+                                      const float *weight, const float *bias,
+                                      float *dst, simclr__error *err);
 /* diff_weight = dL/dweight (overwritten); diff_src = dL/dsrc when not
  * NULL (needs need_src_grad). */
 simclr_status simclr__nn_conv_backward(simclr__nn_conv *conv, const float *src,
