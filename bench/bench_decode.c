@@ -2,10 +2,12 @@
  * Decode throughput on a folder of JPEG/PNG photos: libsimclr against
  * Pillow on the same files, one thread each, in the same run.
  *
- * Each round decodes every file once (from its path, to 8-bit RGB); the
- * report gives the median round for both decoders and their ratio.
+ * Each round decodes every file once (from its path, to 8-bit RGB). The
+ * two sides take turns, BLOCKS times ROUNDS rounds each, so that a busy
+ * spell on a shared machine falls on both; the report gives each side's
+ * median round and the median of the per-block ratios.
  *
- * usage: bench_decode PHOTO_DIR [ROUNDS] [PYTHON3]
+ * usage: bench_decode PHOTO_DIR [ROUNDS] [PYTHON3] [BLOCKS]
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #define MAX_FILES  4096
 #define MAX_ROUNDS 101
+#define MAX_BLOCKS 21
 
 static const char pillow_script[] =
     "import sys, time\n"
@@ -112,21 +115,48 @@ static int run_pillow(const char *python, char **files, int n, int rounds,
     return got == rounds ? 0 : -1;
 }
 
+/* One round of libsimclr: every file decoded once. Seconds, or -1. */
+static double decode_round(char **files, int n,
+                           const simclr_decode_options *opts, double *pixels)
+{
+    double t = now();
+    int i;
+
+    *pixels = 0;
+    for (i = 0; i < n; i++) {
+        simclr_image *im;
+
+        if (simclr_image_decode_file(files[i], opts, &im) != SIMCLR_OK) {
+            fprintf(stderr, "bench_decode: %s\n", simclr_last_error());
+            return -1;
+        }
+        *pixels += (double)im->width * im->height;
+        simclr_image_destroy(im);
+    }
+    return now() - t;
+}
+
 int main(int argc, char **argv)
 {
     static char *files[MAX_FILES];
-    double ours[MAX_ROUNDS], pillow[MAX_ROUNDS], pixels = 0;
+    static double ours[MAX_ROUNDS * MAX_BLOCKS],
+        pillow[MAX_ROUNDS * MAX_BLOCKS];
+    double ratios[MAX_BLOCKS], pixels = 0;
     const char *python = argc > 3 ? argv[3] : "/usr/bin/python3";
     simclr_decode_options opts;
-    int n, rounds, r, i;
+    int n, rounds, blocks, b, r, i;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(stderr, "usage: bench_decode PHOTO_DIR [ROUNDS] [PYTHON3]\n");
+        fprintf(stderr, "usage: bench_decode PHOTO_DIR [ROUNDS] [PYTHON3] "
+                        "[BLOCKS]\n");
         return 2;
     }
-    rounds = argc > 2 ? atoi(argv[2]) : 11;
+    rounds = argc > 2 ? atoi(argv[2]) : 7;
     if (rounds < 1 || rounds > MAX_ROUNDS)
-        rounds = 11;
+        rounds = 7;
+    blocks = argc > 4 ? atoi(argv[4]) : 5;
+    if (blocks < 1 || blocks > MAX_BLOCKS)
+        blocks = 5;
     n = list_files(argv[1], files);
     if (n <= 0) {
         fprintf(stderr, "bench_decode: no .jpg, .jpeg or .png in %s\n",
@@ -137,39 +167,38 @@ int main(int argc, char **argv)
     simclr_set_num_threads(1);
     simclr_decode_options_init(&opts);
     opts.color = SIMCLR_COLOR_RGB;
-    for (r = 0; r < rounds; r++) {
-        double t = now();
+    for (b = 0; b < blocks; b++) {
+        double *mine = ours + b * rounds, *theirs = pillow + b * rounds;
+        double block_ours[MAX_ROUNDS], block_pillow[MAX_ROUNDS];
 
-        for (i = 0; i < n; i++) {
-            simclr_image *im;
-
-            if (simclr_image_decode_file(files[i], &opts, &im) != SIMCLR_OK) {
-                fprintf(stderr, "bench_decode: %s\n", simclr_last_error());
+        for (r = 0; r < rounds; r++)
+            if ((mine[r] = decode_round(files, n, &opts, &pixels)) < 0)
                 return 1;
-            }
-            if (r == 0)
-                pixels += (double)im->width * im->height;
-            simclr_image_destroy(im);
+        if (run_pillow(python, files, n, rounds, theirs) != 0) {
+            fprintf(stderr, "bench_decode: Pillow run failed (%s)\n", python);
+            return 1;
         }
-        ours[r] = now() - t;
-    }
-    if (run_pillow(python, files, n, rounds, pillow) != 0) {
-        fprintf(stderr, "bench_decode: Pillow run failed (%s)\n", python);
-        return 1;
+        memcpy(block_ours, mine, sizeof(double) * (size_t)rounds);
+        memcpy(block_pillow, theirs, sizeof(double) * (size_t)rounds);
+        ratios[b] = median(block_pillow, rounds) / median(block_ours, rounds);
     }
 
     {
-        double a = median(ours, rounds), b = median(pillow, rounds);
+        int total = rounds * blocks;
+        double a = median(ours, total), p = median(pillow, total);
 
-        printf("files: %d, %.2f megapixels per round, %d rounds, 1 thread\n", n,
-               pixels / 1e6, rounds);
+        printf("files: %d, %.2f megapixels per round, %d blocks of %d "
+               "rounds, 1 thread\n",
+               n, pixels / 1e6, blocks, rounds);
         printf("libsimclr: median %.2f ms per round, %.0f images/s, "
                "%.1f MP/s\n",
                1e3 * a, n / a, pixels / 1e6 / a);
         printf("Pillow:    median %.2f ms per round, %.0f images/s, "
                "%.1f MP/s\n",
-               1e3 * b, n / b, pixels / 1e6 / b);
-        printf("ratio (Pillow time / libsimclr time): %.2fx\n", b / a);
+               1e3 * p, n / p, pixels / 1e6 / p);
+        printf("ratio (Pillow time / libsimclr time): median of blocks "
+               "%.2fx, of medians %.2fx\n",
+               median(ratios, blocks), p / a);
     }
     for (i = 0; i < n; i++)
         free(files[i]);

@@ -1,10 +1,13 @@
 /*
  * simclr-augment: show what the network will see. Reads images, makes
  * two augmented views of each, and writes a PNG grid whose rows are an
- * original and its two views, denormalised back to 8-bit.
+ * original and its two views, denormalised back to 8-bit. The images are
+ * files, or the first items of a dataset (an image folder, IDX, CIFAR or
+ * STL-10 files: whatever simclr_dataset_open() reads).
  *
  *   simclr-augment [--preset imagenet|cifar] [--count N] [--seed N]
  *                  [--size S] [--out grid.png] IMAGE...
+ *   simclr-augment [options] --data PATH
  *
  * Exit status: 0 success, 1 runtime error, 2 usage error.
  */
@@ -24,6 +27,7 @@ typedef struct options {
     unsigned long long seed;
     unsigned long size; /* 0 = the preset's */
     const char *out;
+    const char *data; /* a dataset instead of files, or NULL */
     char **files;
     int nfiles;
 } options;
@@ -31,11 +35,14 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs("usage: simclr-augment [options] IMAGE...\n"
+          "       simclr-augment [options] --data PATH\n"
           "Write a PNG grid: each row an image and two augmented views.\n"
           "\n"
+          "  --data PATH    take the images from a dataset (image folder,\n"
+          "                 IDX, CIFAR or STL-10 files), from its first item\n"
           "  --preset NAME  imagenet (default) or cifar\n"
           "  --count N      rows; images are reused in turn (default: one\n"
-          "                 row per image)\n"
+          "                 row per image, 8 with --data)\n"
           "  --seed N       random seed (default 0)\n"
           "  --size S       view side in pixels (default: the preset's)\n"
           "  --out PATH     output PNG (default grid.png)\n"
@@ -109,6 +116,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->size = (unsigned long)v;
         } else if (strcmp(a, "--out") == 0) {
             o->out = argv[++i];
+        } else if (strcmp(a, "--data") == 0) {
+            o->data = argv[++i];
         } else {
             fprintf(stderr, "simclr-augment: unknown option '%s'\n", a);
             return 2;
@@ -116,13 +125,18 @@ static int parse_args(int argc, char **argv, options *o)
     }
     o->files = argv + i;
     o->nfiles = argc - i;
-    if (o->nfiles == 0) {
+    if (o->data && o->nfiles > 0) {
+        fprintf(stderr, "simclr-augment: give image files or --data, not "
+                        "both\n");
+        return 2;
+    }
+    if (!o->data && o->nfiles == 0) {
         fprintf(stderr, "simclr-augment: no input images\n");
         usage(stderr);
         return 2;
     }
     if (o->count == 0)
-        o->count = (unsigned long)o->nfiles;
+        o->count = o->data ? 8 : (unsigned long)o->nfiles;
     return 0;
 }
 
@@ -192,10 +206,36 @@ static void draw_view(simclr_image *grid, uint8_t *dst, uint32_t s,
     }
 }
 
+/* The image of row @p row: a file, or a dataset item (the dataset's
+ * items are reused in turn when there are fewer than rows). Prints the
+ * error and returns 0 on failure. */
+static int load_row(const options *o, simclr_dataset *ds, unsigned long row,
+                    simclr_image **img)
+{
+    simclr_status st;
+
+    if (ds) {
+        size_t index = row % simclr_dataset_count(ds);
+
+        st = simclr_dataset_get(ds, index, img);
+        if (st != SIMCLR_OK)
+            fprintf(stderr, "simclr-augment: %s: item %zu: %s\n", o->data,
+                    index, simclr_dataset_error(ds));
+        return st == SIMCLR_OK;
+    }
+    /* The decoder's message already names the file. */
+    st = simclr_image_decode_file(o->files[row % (unsigned long)o->nfiles],
+                                  NULL, img);
+    if (st != SIMCLR_OK)
+        fprintf(stderr, "simclr-augment: %s\n", simclr_last_error());
+    return st == SIMCLR_OK;
+}
+
 static int run(const options *o)
 {
     simclr_augment_config cfg;
     simclr_augmenter *aug = NULL;
+    simclr_dataset *ds = NULL;
     simclr_image *grid = NULL, *img = NULL;
     float *views = NULL;
     simclr_status st;
@@ -212,6 +252,17 @@ static int run(const options *o)
         fprintf(stderr, "simclr-augment: %s\n", simclr_last_error());
         return 1;
     }
+    if (o->data) {
+        st = simclr_dataset_open(o->data, NULL, &ds);
+        if (st != SIMCLR_OK) {
+            fprintf(stderr, "simclr-augment: %s\n", simclr_last_error());
+            goto done;
+        }
+        if (simclr_dataset_count(ds) == 0) {
+            fprintf(stderr, "simclr-augment: %s: no images\n", o->data);
+            goto done;
+        }
+    }
     s = cfg.output_size;
     views = malloc(sizeof(float) * 2 * 3 * s * s);
     st = simclr_image_create(MARGIN + 3 * (s + MARGIN),
@@ -224,20 +275,14 @@ static int run(const options *o)
     }
     memset(grid->data, BACKGROUND, grid->stride * grid->height);
 
-    /* Row r shows image r mod nfiles as sample r, so repeated images get
-     * fresh views. */
+    /* Row r shows image r (mod the number of images) as sample r, so
+     * repeated images get fresh views. */
     for (row = 0; row < o->count; row++) {
-        const char *path = o->files[row % (unsigned long)o->nfiles];
-
-        st = simclr_image_decode_file(path, NULL, &img);
-        if (st != SIMCLR_OK) {
-            /* The decoder's message already names the file. */
-            fprintf(stderr, "simclr-augment: %s\n", simclr_last_error());
+        if (!load_row(o, ds, row, &img))
             goto done;
-        }
         st = simclr_augment_pair(aug, img, 0, row, views);
         if (st != SIMCLR_OK) {
-            fprintf(stderr, "simclr-augment: %s: %s\n", path,
+            fprintf(stderr, "simclr-augment: row %lu: %s\n", row,
                     simclr_augmenter_error(aug));
             goto done;
         }
@@ -260,6 +305,7 @@ static int run(const options *o)
 done:
     simclr_image_destroy(img);
     simclr_image_destroy(grid);
+    simclr_dataset_destroy(ds);
     simclr_augmenter_destroy(aug);
     free(views);
     return rc;

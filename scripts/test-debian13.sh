@@ -25,11 +25,12 @@ if [ ! -x "$root/usr/bin/apt-get" ]; then
 fi
 
 # The same package list as the bootstrap script, minus what the chroot
-# does not need (MPI, the ABI tools, PyTorch).
+# does not need (MPI, the ABI tools). PyTorch stays: the encoder tests
+# generate their reference tensors with it.
 packages="build-essential pkg-config meson ninja-build cmake
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libpng-dev
   libjpeg62-turbo-dev zlib1g-dev libjson-c-dev libcmocka-dev
-  python3 python3-numpy"
+  python3 python3-numpy python3-torch python3-torchvision"
 
 cleanup() {
     umount "$root/proc" 2>/dev/null || true

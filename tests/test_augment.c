@@ -17,6 +17,7 @@
 #include "simclr/simclr.h"
 #include "augment/augment_internal.h"
 #include "augment/ops.h"
+#include "augment/preprocess.h"
 #include "augment/resample.h"
 #include "common/common.h"
 
@@ -858,6 +859,71 @@ static void test_bad_images(void **state)
     simclr_augmenter_destroy(aug);
 }
 
+/* ---- inference preprocessing ----------------------------------------------- */
+
+/* The centred square resampled to S x S and normalised equals Pillow's
+ * resize(box=centre square), normalised the same way, within one grey
+ * level; a bad image is refused. */
+static void test_preprocess_center(void **state)
+{
+    const float mean[3] = {0.485f, 0.456f, 0.406f};
+    const float std[3] = {0.229f, 0.224f, 0.225f};
+    FILE *cases = fopen(SIMCLR_TEST_DATA "/preprocess/cases.txt", "r");
+    char source[256], file[256];
+    unsigned size;
+    int checked = 0;
+
+    (void)state;
+    assert_non_null(cases);
+    while (fscanf(cases, " center %255s %u %255s", source, &size, file) ==
+           3) {
+        char path[512];
+        simclr_image *img;
+        uint8_t *ref;
+        float *dst;
+        size_t plane = (size_t)size * size, i;
+        uint32_t c;
+
+        snprintf(path, sizeof(path), "%s/%s", SIMCLR_TEST_DATA, source);
+        assert_int_equal(simclr_image_decode_file(path, NULL, &img),
+                         SIMCLR_OK);
+        snprintf(path, sizeof(path), "../preprocess/%s", file);
+        ref = read_file(path, plane * img->channels);
+        dst = malloc(sizeof(float) * plane * img->channels);
+        assert_non_null(dst);
+        assert_int_equal(simclr__preprocess_center(img, size, mean, std, dst),
+                         SIMCLR_OK);
+        for (c = 0; c < img->channels; c++)
+            for (i = 0; i < plane; i++) {
+                float want = ((float)ref[i * img->channels + c] / 255.0f -
+                              mean[c]) / std[c];
+                float tol = 1.0f / 255.0f / std[c] + 1e-5f;
+
+                if (fabsf(dst[c * plane + i] - want) > tol)
+                    fail_msg("%s at %u: pixel %zu channel %u is %g, Pillow "
+                             "%g",
+                             source, size, i, c, dst[c * plane + i], want);
+            }
+        free(dst);
+        free(ref);
+        simclr_image_destroy(img);
+        checked++;
+    }
+    fclose(cases);
+    assert_int_equal(checked, 12);
+
+    {
+        simclr_image empty = {0};
+        float out[4];
+
+        assert_int_equal(simclr__preprocess_center(NULL, 2, mean, std, out),
+                         SIMCLR_ERR_INVALID_ARGUMENT);
+        assert_int_equal(simclr__preprocess_center(&empty, 2, mean, std, out),
+                         SIMCLR_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(simclr_last_error(), "empty image"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -875,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_threads_and_determinism),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_bad_images),
+        cmocka_unit_test(test_preprocess_center),
     };
 
     return cmocka_run_group_tests_name("augment", tests, setup_images,
