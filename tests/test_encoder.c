@@ -387,6 +387,18 @@ static void test_resnet50_imagenet(void **state)
     check_case("r50_imagenet");
 }
 
+static void test_resnet34_imagenet_two_channels(void **state)
+{
+    (void)state;
+    check_case("r34_imagenet_w0125_2ch");
+}
+
+static void test_resnet101_cifar_narrow(void **state)
+{
+    (void)state;
+    check_case("r101_cifar_w00625");
+}
+
 
 /* ---- finite differences ------------------------------------------------------ */
 
@@ -948,6 +960,8 @@ int main(void)
         cmocka_unit_test(test_resnet18_cifar),
         cmocka_unit_test(test_resnet18_cifar_gray_quarter_width),
         cmocka_unit_test(test_resnet50_imagenet),
+        cmocka_unit_test(test_resnet34_imagenet_two_channels),
+        cmocka_unit_test(test_resnet101_cifar_narrow),
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_encode_determinism),
         cmocka_unit_test(test_encode_threads),

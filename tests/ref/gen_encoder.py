@@ -50,6 +50,9 @@ CASES = [
     ("r18_cifar", "resnet18", "cifar", 1.0, 3, 32, 4, 1),
     ("r18_cifar_w025_gray", "resnet18", "cifar", 0.25, 1, 32, 4, 2),
     ("r50_imagenet", "resnet50", "imagenet", 1.0, 3, 64, 2, 3),
+    # the other depths, small: any channel count, both stems
+    ("r34_imagenet_w0125_2ch", "resnet34", "imagenet", 0.125, 2, 48, 3, 4),
+    ("r101_cifar_w00625", "resnet101", "cifar", 0.0625, 3, 16, 2, 5),
 ]
 
 BLOCKS = {
