@@ -21,7 +21,7 @@
 #include "common/common.h"
 #include "common/rng.h"
 
-#define OUT_TOL 1e-4  /* relative L2 error of features and statistics */
+#define OUT_TOL  1e-4 /* relative L2 error of features and statistics */
 #define GRAD_TOL 1e-3 /* relative L2 error of gradients */
 
 /* ---- reference files ----------------------------------------------------- */
@@ -133,8 +133,7 @@ static const ref_tensor *ref_find(const ref_case *rc, const char *name)
         if (strcmp(rc->tensors[i].name, name) == 0) {
             size_t width = rc->tensors[i].is_i64 ? 8 : 4;
 
-            assert_true(rc->tensors[i].offset +
-                            rc->tensors[i].numel * width <=
+            assert_true(rc->tensors[i].offset + rc->tensors[i].numel * width <=
                         rc->size_bytes);
             return &rc->tensors[i];
         }
@@ -142,14 +141,13 @@ static const ref_tensor *ref_find(const ref_case *rc, const char *name)
     return NULL;
 }
 
-static const float *ref_f32(const ref_case *rc, const char *name,
-                            size_t numel)
+static const float *ref_f32(const ref_case *rc, const char *name, size_t numel)
 {
     const ref_tensor *t = ref_find(rc, name);
 
     if (t->is_i64 || t->numel != numel)
-        fail_msg("reference %s has %zu elements, expected %zu", name,
-                 t->numel, numel);
+        fail_msg("reference %s has %zu elements, expected %zu", name, t->numel,
+                 numel);
     return (const float *)(const void *)(rc->data + t->offset);
 }
 
@@ -188,9 +186,8 @@ static char worst_name[96];
  */
 #define PYTORCH_FACTOR 8.0
 
-static void expect_close(const ref_case *rc, const char *name,
-                         const float *got, size_t n, double tol,
-                         double *worst)
+static void expect_close(const ref_case *rc, const char *name, const float *got,
+                         size_t n, double tol, double *worst)
 {
     const ref_tensor *t = ref_find(rc, name);
     double e, limit = tol;
@@ -214,7 +211,8 @@ static void expect_close(const ref_case *rc, const char *name,
     }
 }
 
-/* ---- helpers ---------------------------------------------------------------- */
+/* ---- helpers ----------------------------------------------------------------
+ */
 
 static simclr_arch arch_of(const char *name)
 {
@@ -257,7 +255,8 @@ static simclr_param_info param_at(const simclr_encoder *enc, size_t i)
     return info;
 }
 
-/* ---- parity with torchvision ---------------------------------------------- */
+/* ---- parity with torchvision ----------------------------------------------
+ */
 
 static void check_case(const char *name)
 {
@@ -296,8 +295,8 @@ static void check_case(const char *name)
         assert_int_equal(t->ndim, p.ndim);
         for (k = 0; k < p.ndim; k++)
             if (t->shape[k] != p.shape[k])
-                fail_msg("%s: dimension %u is %lu, torchvision has %lu",
-                         p.name, k, (unsigned long)p.shape[k],
+                fail_msg("%s: dimension %u is %lu, torchvision has %lu", p.name,
+                         k, (unsigned long)p.shape[k],
                          (unsigned long)t->shape[k]);
         if (p.dtype == SIMCLR_PARAM_I64) {
             assert_true(t->is_i64);
@@ -313,8 +312,8 @@ static void check_case(const char *name)
     dsrc = malloc(in_count * sizeof(float));
     assert_non_null(h);
     assert_non_null(dsrc);
-    st = simclr_encoder_forward_train(enc, ref_f32(&rc, "input", in_count),
-                                      n, rc.in_channels, rc.size, rc.size, h);
+    st = simclr_encoder_forward_train(enc, ref_f32(&rc, "input", in_count), n,
+                                      rc.in_channels, rc.size, rc.size, h);
     if (st != SIMCLR_OK)
         fail_msg("training forward: %s", simclr_encoder_error(enc));
     expect_close(&rc, "h_train", h, n * d, OUT_TOL, &worst_out);
@@ -399,18 +398,17 @@ static void test_resnet101_cifar_narrow(void **state)
     check_case("r101_cifar_w00625");
 }
 
-
-/* ---- finite differences ------------------------------------------------------ */
+/* ---- finite differences
+ * ------------------------------------------------------ */
 
 /* loss = <h, v> in double, from a training forward (batch statistics). */
-static double fd_loss(simclr_encoder *enc, const float *x, size_t n,
-                      unsigned c, unsigned size, const float *v, float *h)
+static double fd_loss(simclr_encoder *enc, const float *x, size_t n, unsigned c,
+                      unsigned size, const float *v, float *h)
 {
     size_t i, d = simclr_encoder_dim(enc);
     double loss = 0.0;
 
-    assert_int_equal(simclr_encoder_forward_train(enc, x, n, c, size, size,
-                                                  h),
+    assert_int_equal(simclr_encoder_forward_train(enc, x, n, c, size, size, h),
                      SIMCLR_OK);
     for (i = 0; i < n * d; i++)
         loss += (double)h[i] * (double)v[i];
@@ -460,8 +458,8 @@ static void test_finite_differences(void **state)
     size_t checked = 0;
 
     (void)state;
-    enc = make_encoder(SIMCLR_RESNET18, SIMCLR_STEM_CIFAR, 1.0 / 16, c, size,
-                       11);
+    enc =
+        make_encoder(SIMCLR_RESNET18, SIMCLR_STEM_CIFAR, 1.0 / 16, c, size, 11);
     d = simclr_encoder_dim(enc);
     assert_int_equal(d, 32);
     x = malloc(in_count * sizeof(float));
@@ -514,8 +512,8 @@ static void test_finite_differences(void **state)
             down = fd_loss(enc, x, n, c, size, v, h);
             p.value[j] = keep;
             assert_true(checked < SIMCLR__ARRAY_SIZE(errors));
-            errors[checked++] = fd_error((up - down) / (2.0 * (double)eps),
-                                         saved[count + j]);
+            errors[checked++] =
+                fd_error((up - down) / (2.0 * (double)eps), saved[count + j]);
         }
         count += p.numel;
     }
@@ -530,8 +528,7 @@ static void test_finite_differences(void **state)
         down = fd_loss(enc, x, n, c, size, v, h);
         x[j] = keep;
         assert_true(checked < SIMCLR__ARRAY_SIZE(errors));
-        errors[checked++] =
-            fd_error((up - down) / (2.0 * (double)eps), dx[j]);
+        errors[checked++] = fd_error((up - down) / (2.0 * (double)eps), dx[j]);
     }
     qsort(errors, checked, sizeof(errors[0]), cmp_double);
     print_message("finite differences: %zu elements, median error %.2g, "
@@ -551,8 +548,8 @@ static void test_finite_differences(void **state)
 
 /* ---- inference: determinism, no state change, threads ------------------- */
 
-#define DET_SIZE 32
-#define DET_C 3
+#define DET_SIZE  32
+#define DET_C     3
 #define DET_IMAGE (DET_C * DET_SIZE * DET_SIZE)
 
 /* Every parameter and buffer, concatenated, to see that nothing moves. */
@@ -593,14 +590,14 @@ static void random_images(float *x, size_t count, uint64_t seed)
 /* An encoder with non-trivial running statistics (one training step). */
 static simclr_encoder *trained_encoder(void)
 {
-    simclr_encoder *enc = make_encoder(SIMCLR_RESNET18, SIMCLR_STEM_CIFAR,
-                                       0.25, DET_C, DET_SIZE, 3);
+    simclr_encoder *enc = make_encoder(SIMCLR_RESNET18, SIMCLR_STEM_CIFAR, 0.25,
+                                       DET_C, DET_SIZE, 3);
     float x[4 * DET_IMAGE], h[4 * 128];
 
     random_images(x, 4 * DET_IMAGE, 99);
-    assert_int_equal(simclr_encoder_forward_train(enc, x, 4, DET_C, DET_SIZE,
-                                                  DET_SIZE, h),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_encoder_forward_train(enc, x, 4, DET_C, DET_SIZE, DET_SIZE, h),
+        SIMCLR_OK);
     return enc;
 }
 
@@ -619,9 +616,9 @@ static void test_encode_determinism(void **state)
     assert_int_equal(simclr_encode_tensor(enc, abc + DET_IMAGE, 1, DET_C,
                                           DET_SIZE, DET_SIZE, a1),
                      SIMCLR_OK);
-    assert_int_equal(simclr_encode_tensor(enc, abc, 3, DET_C, DET_SIZE,
-                                          DET_SIZE, batch),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_encode_tensor(enc, abc, 3, DET_C, DET_SIZE, DET_SIZE, batch),
+        SIMCLR_OK);
     assert_int_equal(simclr_encode_tensor(enc, abc + DET_IMAGE, 1, DET_C,
                                           DET_SIZE, DET_SIZE, a2),
                      SIMCLR_OK);
@@ -640,7 +637,7 @@ static void test_encode_determinism(void **state)
 }
 
 #define THREADS 4
-#define ROUNDS 3
+#define ROUNDS  3
 
 typedef struct encode_job {
     simclr_encoder *enc;
@@ -675,9 +672,8 @@ static void test_encode_threads(void **state)
     /* single-threaded results first; batch sizes 1 to 4 */
     for (t = 0; t < THREADS; t++) {
         random_images(x[t], (size_t)(t + 1) * DET_IMAGE, 100 + t);
-        assert_int_equal(simclr_encode_tensor(enc, x[t], (size_t)t + 1,
-                                              DET_C, DET_SIZE, DET_SIZE,
-                                              want[t]),
+        assert_int_equal(simclr_encode_tensor(enc, x[t], (size_t)t + 1, DET_C,
+                                              DET_SIZE, DET_SIZE, want[t]),
                          SIMCLR_OK);
     }
     for (t = 0; t < THREADS; t++) {
@@ -685,8 +681,8 @@ static void test_encode_threads(void **state)
         jobs[t].src = x[t];
         jobs[t].n = (size_t)t + 1;
         jobs[t].st = SIMCLR_OK;
-        assert_int_equal(
-            pthread_create(&tid[t], NULL, encode_worker, &jobs[t]), 0);
+        assert_int_equal(pthread_create(&tid[t], NULL, encode_worker, &jobs[t]),
+                         0);
     }
     for (t = 0; t < THREADS; t++)
         pthread_join(tid[t], NULL);
@@ -699,7 +695,8 @@ static void test_encode_threads(void **state)
     simclr_encoder_destroy(enc);
 }
 
-/* ---- construction, initialisation ------------------------------------------ */
+/* ---- construction, initialisation ------------------------------------------
+ */
 
 static void test_shapes_and_names(void **state)
 {
@@ -709,8 +706,8 @@ static void test_shapes_and_names(void **state)
         size_t dim, params;
     } cases[] = {
         /* parameter counts: len(torchvision state_dict()) without fc */
-        {SIMCLR_RESNET18, 1.0, 512, 120},  {SIMCLR_RESNET34, 1.0, 512, 216},
-        {SIMCLR_RESNET50, 1.0, 2048, 318}, {SIMCLR_RESNET101, 0.25, 512, 624},
+        {SIMCLR_RESNET18, 1.0, 512, 120},   {SIMCLR_RESNET34, 1.0, 512, 216},
+        {SIMCLR_RESNET50, 1.0, 2048, 318},  {SIMCLR_RESNET101, 0.25, 512, 624},
         {SIMCLR_RESNET152, 0.25, 512, 930}, {SIMCLR_RESNET50, 2.0, 4096, 318},
         {SIMCLR_RESNET18, 0.1, 51, 120},
     };
@@ -729,8 +726,8 @@ static void test_shapes_and_names(void **state)
 
     /* torchvision's names and shapes, e.g. ResNet-50 at width 0.5 */
     {
-        simclr_encoder *enc = make_encoder(
-            SIMCLR_RESNET50, SIMCLR_STEM_IMAGENET, 0.5, 1, 64, 1);
+        simclr_encoder *enc =
+            make_encoder(SIMCLR_RESNET50, SIMCLR_STEM_IMAGENET, 0.5, 1, 64, 1);
 
         p.size = sizeof(p);
         assert_int_equal(simclr_encoder_param_find(enc, "conv1.weight", &p),
@@ -738,9 +735,9 @@ static void test_shapes_and_names(void **state)
         assert_int_equal(p.shape[0], 32);
         assert_int_equal(p.shape[1], 1);
         assert_int_equal(p.shape[2], 7);
-        assert_int_equal(simclr_encoder_param_find(
-                             enc, "layer2.0.downsample.0.weight", &p),
-                         SIMCLR_OK);
+        assert_int_equal(
+            simclr_encoder_param_find(enc, "layer2.0.downsample.0.weight", &p),
+            SIMCLR_OK);
         assert_int_equal(p.shape[0], 256);
         assert_int_equal(p.shape[1], 128);
         assert_int_equal(p.shape[2], 1);
@@ -771,8 +768,7 @@ static void test_initialisation(void **state)
     /* Kaiming normal, fan-out: std sqrt(2 / (512 * 3 * 3)); 2.4 million
      * draws put the sample std within 0.1% and the mean within 1e-3 std */
     p.size = q.size = sizeof(p);
-    assert_int_equal(simclr_encoder_param_find(a, "layer4.1.conv2.weight",
-                                               &p),
+    assert_int_equal(simclr_encoder_param_find(a, "layer4.1.conv2.weight", &p),
                      SIMCLR_OK);
     for (i = 0; i < p.numel; i++) {
         sum += p.value[i];
@@ -789,9 +785,8 @@ static void test_initialisation(void **state)
     assert_int_equal(simclr_encoder_param_find(a, "bn1.running_var", &p),
                      SIMCLR_OK);
     assert_true(p.value[3] == 1.f);
-    assert_int_equal(simclr_encoder_param_find(a, "bn1.num_batches_tracked",
-                                               &p),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_encoder_param_find(a, "bn1.num_batches_tracked", &p), SIMCLR_OK);
     assert_int_equal(*p.value_i64, 0);
 
     /* the same seed gives the same weights */
@@ -820,7 +815,8 @@ static void test_initialisation(void **state)
     simclr_encoder_destroy(b);
 }
 
-/* ---- bad input --------------------------------------------------------------- */
+/* ---- bad input
+ * --------------------------------------------------------------- */
 
 static void test_bad_config(void **state)
 {
@@ -919,9 +915,9 @@ static void test_bad_calls(void **state)
 
     /* NaN in the input: refused, running statistics untouched */
     p.size = sizeof(p);
-    assert_int_equal(simclr_encoder_param_find(enc, "bn1.num_batches_tracked",
-                                               &p),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_encoder_param_find(enc, "bn1.num_batches_tracked", &p),
+        SIMCLR_OK);
     assert_int_equal(*p.value_i64, 1);
     x[5] = NAN;
     assert_int_equal(simclr_encoder_forward_train(enc, x, 2, 1, 8, 8, h),

@@ -58,15 +58,15 @@ typedef enum simclr_stem {
 typedef struct simclr_encoder_config {
     size_t size; /**< sizeof(simclr_encoder_config), set by init */
 
-    simclr_arch arch;     /**< depth and block type */
-    double width;         /**< channel multiplier, 1/64 to 16 */
-    simclr_stem stem;     /**< CIFAR or ImageNet stem */
-    uint32_t in_channels; /**< input channels C, 1 to 64 */
-    uint32_t input_size;  /**< side S of the square input, 1 to 4096 */
-    float mean[3];        /**< per-channel mean of the preprocessing
-                               (metadata; mean[0] for 1 channel) */
-    float std[3];         /**< per-channel std of the preprocessing */
-    uint64_t seed;        /**< keys the initial weights */
+    simclr_arch arch;       /**< depth and block type */
+    double width;           /**< channel multiplier, 1/64 to 16 */
+    simclr_stem stem;       /**< CIFAR or ImageNet stem */
+    uint32_t in_channels;   /**< input channels C, 1 to 64 */
+    uint32_t input_size;    /**< side S of the square input, 1 to 4096 */
+    float mean[3];          /**< per-channel mean of the preprocessing
+                                 (metadata; mean[0] for 1 channel) */
+    float std[3];           /**< per-channel std of the preprocessing */
+    uint64_t seed;          /**< keys the initial weights */
     int zero_init_residual; /**< nonzero: the last BN gamma of each block
                                  starts at 0 instead of 1 */
 } simclr_encoder_config;
@@ -106,17 +106,17 @@ typedef enum simclr_param_dtype {
  * optimizer step or loading weights). Since 0.1.
  */
 typedef struct simclr_param_info {
-    size_t size;             /**< set by the caller: sizeof this struct */
-    const char *name;        /**< torchvision's name, e.g. "conv1.weight" */
-    simclr_param_kind kind;  /**< weight, norm parameter or buffer */
+    size_t size;              /**< set by the caller: sizeof this struct */
+    const char *name;         /**< torchvision's name, e.g. "conv1.weight" */
+    simclr_param_kind kind;   /**< weight, norm parameter or buffer */
     simclr_param_dtype dtype; /**< float32, or int64 for a step count */
-    uint32_t ndim;           /**< 4, 1, or 0 for a scalar */
-    uint64_t shape[4];       /**< the first ndim entries are used */
-    size_t numel;            /**< elements (1 for a scalar) */
-    float *value;            /**< float32 data, or NULL for int64 */
-    int64_t *value_i64;      /**< int64 data, or NULL for float32 */
-    float *grad;             /**< gradient (numel floats), or NULL for
-                                  buffers */
+    uint32_t ndim;            /**< 4, 1, or 0 for a scalar */
+    uint64_t shape[4];        /**< the first ndim entries are used */
+    size_t numel;             /**< elements (1 for a scalar) */
+    float *value;             /**< float32 data, or NULL for int64 */
+    int64_t *value_i64;       /**< int64 data, or NULL for float32 */
+    float *grad;              /**< gradient (numel floats), or NULL for
+                                   buffers */
 } simclr_param_info;
 
 SIMCLR_BEGIN_DECLS
@@ -132,8 +132,7 @@ SIMCLR_BEGIN_DECLS
  * @param cfg The config to fill. Not NULL.
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL @p cfg.
  */
-SIMCLR_API simclr_status
-simclr_encoder_config_init(simclr_encoder_config *cfg);
+SIMCLR_API simclr_status simclr_encoder_config_init(simclr_encoder_config *cfg);
 
 /**
  * @brief Build an encoder with freshly initialised weights.
@@ -154,8 +153,8 @@ simclr_encoder_config_init(simclr_encoder_config *cfg);
  *         input is too small for the network (a feature map would become
  *         empty); SIMCLR_ERR_NOMEM; SIMCLR_ERR_BACKEND if oneDNN fails.
  */
-SIMCLR_API simclr_status simclr_encoder_create(
-    const simclr_encoder_config *cfg, simclr_encoder **out);
+SIMCLR_API simclr_status simclr_encoder_create(const simclr_encoder_config *cfg,
+                                               simclr_encoder **out);
 
 /**
  * @brief Release an encoder. NULL is ignored. Since 0.1.
@@ -208,8 +207,8 @@ SIMCLR_API uint32_t simclr_encoder_in_channels(const simclr_encoder *enc);
  * @param cfg Receives a copy. Not NULL.
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer.
  */
-SIMCLR_API simclr_status simclr_encoder_config_get(
-    const simclr_encoder *enc, simclr_encoder_config *cfg);
+SIMCLR_API simclr_status simclr_encoder_config_get(const simclr_encoder *enc,
+                                                   simclr_encoder_config *cfg);
 
 /**
  * @brief Training forward: features of a batch with batch statistics.
@@ -323,8 +322,7 @@ SIMCLR_API size_t simclr_encoder_param_count(const simclr_encoder *enc);
  *         version of the struct.
  */
 SIMCLR_API simclr_status simclr_encoder_param(const simclr_encoder *enc,
-                                              size_t i,
-                                              simclr_param_info *out);
+                                              size_t i, simclr_param_info *out);
 
 /**
  * @brief Find a tensor by its torchvision name. Thread-safe. Since 0.1.

@@ -10,11 +10,11 @@
 #include "common/rng.h"
 #include "encoder_internal.h"
 
-#define BN_EPS 1e-5f
-#define MIN_WIDTH (1.0 / 64.0)
-#define MAX_WIDTH 16.0
+#define BN_EPS          1e-5f
+#define MIN_WIDTH       (1.0 / 64.0)
+#define MAX_WIDTH       16.0
 #define MAX_IN_CHANNELS 64
-#define MAX_INPUT_SIZE 4096
+#define MAX_INPUT_SIZE  4096
 /* The view number of the random streams of the initial weights: one
  * stream (seed, 0, tensor index, INIT_VIEW) per tensor. */
 #define INIT_VIEW 0x454e4330u
@@ -112,8 +112,8 @@ static simclr_status add_param(simclr_encoder *enc, const char *prefix,
     size_t numel = 1;
     uint32_t i;
 
-    grown = simclr__realloc_array(enc->params, enc->nparams + 1,
-                                  sizeof(*grown));
+    grown =
+        simclr__realloc_array(enc->params, enc->nparams + 1, sizeof(*grown));
     if (!grown)
         return simclr__fail(NULL, SIMCLR_ERR_NOMEM,
                             "out of memory for the parameter table");
@@ -180,10 +180,9 @@ static void fill(simclr__param *p, float v)
  * BN, and the unit that runs them on @p src (shape at batch 1).
  */
 static simclr_status add_unit(simclr_encoder *enc, const char *conv_name,
-                              const char *bn_name, int64_t in_c,
-                              int64_t out_c, int64_t kernel, int64_t stride,
-                              int64_t pad, bool relu, float gamma,
-                              simclr__nn_shape src)
+                              const char *bn_name, int64_t in_c, int64_t out_c,
+                              int64_t kernel, int64_t stride, int64_t pad,
+                              bool relu, float gamma, simclr__nn_shape src)
 {
     uint64_t wshape[4] = {(uint64_t)out_c, (uint64_t)in_c, (uint64_t)kernel,
                           (uint64_t)kernel};
@@ -207,8 +206,9 @@ static simclr_status add_unit(simclr_encoder *enc, const char *conv_name,
     u->pad = pad;
     u->relu = relu;
     u->src = src;
-    u->dst = (simclr__nn_shape){1, out_c, (src.h + 2 * pad - kernel) / stride + 1,
-                                (src.w + 2 * pad - kernel) / stride + 1};
+    u->dst =
+        (simclr__nn_shape){1, out_c, (src.h + 2 * pad - kernel) / stride + 1,
+                           (src.w + 2 * pad - kernel) / stride + 1};
     if (src.h + 2 * pad < kernel || src.w + 2 * pad < kernel)
         return simclr__fail(NULL, SIMCLR_ERR_SHAPE,
                             "input size %u is too small: the feature map "
@@ -225,10 +225,10 @@ static simclr_status add_unit(simclr_encoder *enc, const char *conv_name,
     u->bn = enc->nparams;
     if ((st = add_param(enc, bn_name, ".weight", SIMCLR_PARAM_NORM, 1,
                         cshape)) != SIMCLR_OK ||
-        (st = add_param(enc, bn_name, ".bias", SIMCLR_PARAM_NORM, 1,
+        (st = add_param(enc, bn_name, ".bias", SIMCLR_PARAM_NORM, 1, cshape)) !=
+            SIMCLR_OK ||
+        (st = add_param(enc, bn_name, ".running_mean", SIMCLR_PARAM_BUFFER, 1,
                         cshape)) != SIMCLR_OK ||
-        (st = add_param(enc, bn_name, ".running_mean", SIMCLR_PARAM_BUFFER,
-                        1, cshape)) != SIMCLR_OK ||
         (st = add_param(enc, bn_name, ".running_var", SIMCLR_PARAM_BUFFER, 1,
                         cshape)) != SIMCLR_OK ||
         (st = add_param(enc, bn_name, ".num_batches_tracked",
@@ -273,13 +273,12 @@ static simclr_status add_block(simclr_encoder *enc, int stage, int index,
     if (bottleneck) {
         /* 1x1 reduce, 3x3 with the stride, 1x1 expand */
         NAMES("conv1", "bn1");
-        if ((st = add_unit(enc, conv, bn, *inplanes, planes, 1, 1, 0, true,
-                           1.f, in)) != SIMCLR_OK)
+        if ((st = add_unit(enc, conv, bn, *inplanes, planes, 1, 1, 0, true, 1.f,
+                           in)) != SIMCLR_OK)
             return st;
         NAMES("conv2", "bn2");
         if ((st = add_unit(enc, conv, bn, planes, planes, 3, stride, 1, true,
-                           1.f, enc->units[enc->nunits - 1].dst)) !=
-            SIMCLR_OK)
+                           1.f, enc->units[enc->nunits - 1].dst)) != SIMCLR_OK)
             return st;
         NAMES("conv3", "bn3");
         if ((st = add_unit(enc, conv, bn, planes, out_c, 1, 1, 0, false,
@@ -288,8 +287,8 @@ static simclr_status add_block(simclr_encoder *enc, int stage, int index,
             return st;
     } else {
         NAMES("conv1", "bn1");
-        if ((st = add_unit(enc, conv, bn, *inplanes, planes, 3, stride, 1,
-                           true, 1.f, in)) != SIMCLR_OK)
+        if ((st = add_unit(enc, conv, bn, *inplanes, planes, 3, stride, 1, true,
+                           1.f, in)) != SIMCLR_OK)
             return st;
         NAMES("conv2", "bn2");
         if ((st = add_unit(enc, conv, bn, planes, planes, 3, 1, 1, false,
@@ -299,8 +298,8 @@ static simclr_status add_block(simclr_encoder *enc, int stage, int index,
     }
     if (b->down) {
         NAMES("downsample.0", "downsample.1");
-        if ((st = add_unit(enc, conv, bn, *inplanes, out_c, 1, stride, 0,
-                           false, 1.f, in)) != SIMCLR_OK)
+        if ((st = add_unit(enc, conv, bn, *inplanes, out_c, 1, stride, 0, false,
+                           1.f, in)) != SIMCLR_OK)
             return st;
     }
 #undef NAMES
@@ -437,7 +436,8 @@ simclr_status simclr_encoder_config_get(const simclr_encoder *enc,
     return SIMCLR_OK;
 }
 
-/* ---- parameters ------------------------------------------------------------ */
+/* ---- parameters ------------------------------------------------------------
+ */
 
 size_t simclr_encoder_param_count(const simclr_encoder *enc)
 {
@@ -504,7 +504,8 @@ simclr_status simclr_encoder_param_find(const simclr_encoder *enc,
                         archs[enc->cfg.arch].name, name);
 }
 
-/* ---- compute -------------------------------------------------------------- */
+/* ---- compute --------------------------------------------------------------
+ */
 
 static simclr_status check_finite(simclr__error *err, const float *x,
                                   size_t count, const char *what)
@@ -531,8 +532,8 @@ static simclr_status input_count(simclr_encoder *enc, simclr__error *err,
         return simclr__fail(err, SIMCLR_ERR_SHAPE,
                             "input is %u x %u x %u (C x H x W), the encoder "
                             "takes %u x %u x %u",
-                            c, h, w, enc->cfg.in_channels,
-                            enc->cfg.input_size, enc->cfg.input_size);
+                            c, h, w, enc->cfg.in_channels, enc->cfg.input_size,
+                            enc->cfg.input_size);
     if (!simclr__mul4_size(n, enc->cfg.in_channels, enc->cfg.input_size,
                            enc->cfg.input_size, count))
         return simclr__fail(err, SIMCLR_ERR_LIMIT,
@@ -549,8 +550,7 @@ simclr_status simclr_encoder_forward_train(simclr_encoder *enc,
     size_t count, i;
 
     if (!enc || !src || !dst)
-        return simclr__fail(enc ? &enc->err : NULL,
-                            SIMCLR_ERR_INVALID_ARGUMENT,
+        return simclr__fail(enc ? &enc->err : NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "training forward: encoder, src or dst is NULL");
     if ((st = input_count(enc, &enc->err, n, channels, height, width,
                           &count)) != SIMCLR_OK)
@@ -596,8 +596,7 @@ simclr_status simclr_encoder_backward(simclr_encoder *enc,
     size_t n;
 
     if (!enc || !diff_dst)
-        return simclr__fail(enc ? &enc->err : NULL,
-                            SIMCLR_ERR_INVALID_ARGUMENT,
+        return simclr__fail(enc ? &enc->err : NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "backward: encoder or diff_dst is NULL");
     if (!enc->train_ready)
         return simclr__fail(&enc->err, SIMCLR_ERR_STATE,
@@ -648,8 +647,8 @@ static void give_plan(simclr_encoder *enc, simclr__plan *plan)
 }
 
 simclr_status simclr_encode_tensor(simclr_encoder *enc, const float *src,
-                                   size_t n, uint32_t channels,
-                                   uint32_t height, uint32_t width, float *dst)
+                                   size_t n, uint32_t channels, uint32_t height,
+                                   uint32_t width, float *dst)
 {
     simclr__error err = {{0}};
     simclr__plan *plan = NULL;

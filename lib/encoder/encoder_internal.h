@@ -25,9 +25,9 @@ typedef struct simclr__param {
     uint32_t ndim;
     uint64_t shape[4];
     size_t numel;
-    float *value;      /* F32 */
+    float *value;       /* F32 */
     int64_t *value_i64; /* I64 */
-    float *grad;       /* trained tensors only */
+    float *grad;        /* trained tensors only */
 } simclr__param;
 
 /* A convolution followed by batch norm and, if relu, a ReLU. */
@@ -57,7 +57,7 @@ struct simclr_encoder {
     simclr__error err;
     size_t dim;
     simclr__nn_shape pool_src, pool_dst; /* stem max pool at batch 1 */
-    simclr__nn_shape feat;              /* last block output at batch 1 */
+    simclr__nn_shape feat;               /* last block output at batch 1 */
 
     simclr__param *params;
     size_t nparams;
@@ -75,9 +75,8 @@ struct simclr_encoder {
 };
 
 /* Plans (plan.c). */
-simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
-                                  bool training, simclr__error *err,
-                                  simclr__plan **out);
+simclr_status simclr__plan_create(simclr_encoder *enc, size_t n, bool training,
+                                  simclr__error *err, simclr__plan **out);
 void simclr__plan_destroy(simclr__plan *plan);
 size_t simclr__plan_batch(const simclr__plan *plan);
 simclr_status simclr__plan_forward(simclr__plan *plan, const float *src,

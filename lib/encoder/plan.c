@@ -14,7 +14,7 @@
 
 #include "encoder_internal.h"
 
-#define BN_EPS 1e-5f
+#define BN_EPS      1e-5f
 #define BN_MOMENTUM 0.1f
 
 /* A conv-BN(-ReLU) unit at this batch size; the ReLU is fused into the
@@ -22,13 +22,13 @@
 typedef struct unit_run {
     simclr__nn_conv *conv;
     simclr__nn_bnorm *bn;
-    simclr__nn_shape dst;  /* (N, O, OH, OW) */
-    const float *src;      /* input of the last forward */
-    float *y;              /* conv output (N, O, OH, OW) */
-    float *z;              /* BN (and ReLU) output */
-    float *mean, *var;     /* training: batch statistics (O) */
-    float *dy;             /* training: gradient of y */
-    float *dsrc;           /* training: gradient of src (not the stem) */
+    simclr__nn_shape dst; /* (N, O, OH, OW) */
+    const float *src;     /* input of the last forward */
+    float *y;             /* conv output (N, O, OH, OW) */
+    float *z;             /* BN (and ReLU) output */
+    float *mean, *var;    /* training: batch statistics (O) */
+    float *dy;            /* training: gradient of y */
+    float *dsrc;          /* training: gradient of src (not the stem) */
 } unit_run;
 
 typedef struct block_run {
@@ -52,7 +52,7 @@ struct simclr__plan {
     float *stem_dout;
     simclr__nn_pool *gap;
     float *fold_w, *fold_b; /* inference: one unit's folded weights, bias */
-    void **bufs; /* every buffer above, for release */
+    void **bufs;            /* every buffer above, for release */
     size_t nbufs;
 };
 
@@ -71,8 +71,8 @@ static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
     size_t count, bytes;
     float *buf;
 
-    if (!simclr__mul4_size((size_t)s.n, (size_t)s.c, (size_t)s.h,
-                           (size_t)s.w, &count) ||
+    if (!simclr__mul4_size((size_t)s.n, (size_t)s.c, (size_t)s.h, (size_t)s.w,
+                           &count) ||
         !simclr__mul_size(count, 2 * sizeof(float), &bytes)) {
         simclr__fail(err, SIMCLR_ERR_LIMIT,
                      "a batch of %zu: activations too large", plan->n);
@@ -80,8 +80,7 @@ static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
     }
     if (simclr__nn_act_bytes(plan->ctx, s, &bytes, err) != SIMCLR_OK)
         return NULL;
-    grown = simclr__realloc_array(plan->bufs, plan->nbufs + 1,
-                                  sizeof(*grown));
+    grown = simclr__realloc_array(plan->bufs, plan->nbufs + 1, sizeof(*grown));
     if (!grown)
         goto nomem;
     plan->bufs = grown;
@@ -141,8 +140,8 @@ static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
             BUF(r->z, r->dst);
         return SIMCLR_OK;
     }
-    TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, true, u->relu,
-                                err, &r->bn));
+    TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, true, u->relu, err,
+                                &r->bn));
     BUF(r->y, r->dst);
     BUF(r->z, r->dst);
     BUF(r->mean, c1);
@@ -172,9 +171,9 @@ static simclr_status block_init(simclr__plan *plan, const simclr__block *b,
     BUF(r->sum, s);
     BUF(r->dsum, s);
     BUF(r->dout, s);
-    TRY(simclr__nn_add_create(
-        plan->ctx, at_batch(plan->enc->units[b->first].src, plan->n), err,
-        &r->dadd));
+    TRY(simclr__nn_add_create(plan->ctx,
+                              at_batch(plan->enc->units[b->first].src, plan->n),
+                              err, &r->dadd));
     return SIMCLR_OK;
 
 fail:
@@ -192,9 +191,8 @@ static bool ends_block(const simclr_encoder *enc, size_t i)
     return false;
 }
 
-simclr_status simclr__plan_create(simclr_encoder *enc, size_t n,
-                                  bool training, simclr__error *err,
-                                  simclr__plan **out)
+simclr_status simclr__plan_create(simclr_encoder *enc, size_t n, bool training,
+                                  simclr__error *err, simclr__plan **out)
 {
     simclr__plan *plan;
     simclr_status st;
@@ -332,9 +330,8 @@ fail:
  *   weight'[o] = weight[o] * s[o],  bias'[o] = beta[o] - mean[o] * s[o].
  * dst gets conv(src) + bias' with the unit's fused post-ops.
  */
-static simclr_status unit_infer(simclr__plan *plan, size_t i,
-                                const float *src, float *dst,
-                                simclr__error *err)
+static simclr_status unit_infer(simclr__plan *plan, size_t i, const float *src,
+                                float *dst, simclr__error *err)
 {
     const simclr__unit *u = &plan->enc->units[i];
     const simclr__param *p = plan->enc->params;
@@ -343,8 +340,7 @@ static simclr_status unit_infer(simclr__plan *plan, size_t i,
     int64_t o;
 
     for (o = 0; o < u->out_c; o++) {
-        float scale = p[u->bn].value[o] / sqrtf(p[u->bn + 3].value[o] +
-                                                BN_EPS);
+        float scale = p[u->bn].value[o] / sqrtf(p[u->bn + 3].value[o] + BN_EPS);
         const float *from = w->value + (size_t)o * per_out;
         float *to = plan->fold_w + (size_t)o * per_out;
 
@@ -465,8 +461,8 @@ void simclr__plan_update_running(simclr__plan *plan)
         float unbias = count / (count - 1.f);
 
         for (c = 0; c < u->out_c; c++) {
-            p[2].value[c] = (1.f - BN_MOMENTUM) * p[2].value[c] +
-                            BN_MOMENTUM * r->mean[c];
+            p[2].value[c] =
+                (1.f - BN_MOMENTUM) * p[2].value[c] + BN_MOMENTUM * r->mean[c];
             p[3].value[c] = (1.f - BN_MOMENTUM) * p[3].value[c] +
                             BN_MOMENTUM * r->var[c] * unbias;
         }
@@ -487,12 +483,11 @@ static simclr_status unit_backward(simclr__plan *plan, size_t i,
     unit_run *r = &plan->units[i];
     simclr_status st;
 
-    TRY(simclr__nn_bnorm_backward(r->bn, r->y, p[u->bn].value,
-                                  p[u->bn + 1].value, r->mean,
-                                  r->var, ddst, r->dy, p[u->bn].grad,
-                                  p[u->bn + 1].grad, err));
-    TRY(simclr__nn_conv_backward(r->conv, r->src, p[u->conv].value, r->dy,
-                                 dsrc, p[u->conv].grad, err));
+    TRY(simclr__nn_bnorm_backward(
+        r->bn, r->y, p[u->bn].value, p[u->bn + 1].value, r->mean, r->var, ddst,
+        r->dy, p[u->bn].grad, p[u->bn + 1].grad, err));
+    TRY(simclr__nn_conv_backward(r->conv, r->src, p[u->conv].value, r->dy, dsrc,
+                                 p[u->conv].grad, err));
     return SIMCLR_OK;
 
 fail:

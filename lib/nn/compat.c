@@ -12,8 +12,7 @@ dnnl_status_t nn_md_init(nn_md *m, int ndims, const dnnl_dims_t dims,
                          dnnl_format_tag_t tag)
 {
     m->md = NULL;
-    return dnnl_memory_desc_create_with_tag(&m->md, ndims, dims, dnnl_f32,
-                                            tag);
+    return dnnl_memory_desc_create_with_tag(&m->md, ndims, dims, dnnl_f32, tag);
 }
 
 void nn_md_fini(nn_md *m)
@@ -23,8 +22,7 @@ void nn_md_fini(nn_md *m)
     m->md = NULL;
 }
 
-static dnnl_status_t nn_post_ops_append(dnnl_post_ops_t po, int sum,
-                                        int relu)
+static dnnl_status_t nn_post_ops_append(dnnl_post_ops_t po, int sum, int relu)
 {
     dnnl_status_t s = dnnl_success;
 
@@ -46,8 +44,7 @@ dnnl_status_t nn_conv_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
 
     return dnnl_convolution_forward_primitive_desc_create(
         pd, eng, prop, dnnl_convolution_direct, src->md, wei->md,
-        bias ? bias->md : NULL, dst->md, strides, no_dilation, pad, pad,
-        attr);
+        bias ? bias->md : NULL, dst->md, strides, no_dilation, pad, pad, attr);
 }
 
 dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -65,14 +62,12 @@ dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
         strides, no_dilation, pad, pad, hint, attr);
 }
 
-dnnl_status_t nn_conv_bwd_weights_pd(dnnl_primitive_desc_t *pd,
-                                     dnnl_engine_t eng, const nn_md *src,
-                                     const nn_md *diff_wei,
-                                     const nn_md *diff_dst,
-                                     const dnnl_dims_t strides,
-                                     const dnnl_dims_t pad,
-                                     const_dnnl_primitive_desc_t hint,
-                                     const_dnnl_primitive_attr_t attr)
+dnnl_status_t
+nn_conv_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                       const nn_md *src, const nn_md *diff_wei,
+                       const nn_md *diff_dst, const dnnl_dims_t strides,
+                       const dnnl_dims_t pad, const_dnnl_primitive_desc_t hint,
+                       const_dnnl_primitive_attr_t attr)
 {
     const dnnl_dims_t no_dilation = {0, 0};
 
@@ -96,8 +91,8 @@ dnnl_status_t nn_bnorm_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                               const_dnnl_primitive_attr_t attr)
 {
     return dnnl_batch_normalization_backward_primitive_desc_create(
-        pd, eng, dnnl_backward, data->md, data->md, data->md, eps, flags,
-        hint, attr);
+        pd, eng, dnnl_backward, data->md, data->md, data->md, eps, flags, hint,
+        attr);
 }
 
 dnnl_status_t nn_eltwise_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -129,8 +124,8 @@ dnnl_status_t nn_pool_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     const dnnl_dims_t no_dilation = {0, 0};
 
     return dnnl_pooling_forward_primitive_desc_create(
-        pd, eng, prop, alg, src->md, dst->md, strides, kernel, no_dilation,
-        pad, pad, attr);
+        pd, eng, prop, alg, src->md, dst->md, strides, kernel, no_dilation, pad,
+        pad, attr);
 }
 
 dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -143,8 +138,8 @@ dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     const dnnl_dims_t no_dilation = {0, 0};
 
     return dnnl_pooling_backward_primitive_desc_create(
-        pd, eng, alg, diff_src->md, diff_dst->md, strides, kernel,
-        no_dilation, pad, pad, hint, attr);
+        pd, eng, alg, diff_src->md, diff_dst->md, strides, kernel, no_dilation,
+        pad, pad, hint, attr);
 }
 
 dnnl_status_t nn_binary_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -171,16 +166,14 @@ void nn_md_fini(nn_md *m)
     (void)m;
 }
 
-static dnnl_status_t nn_post_ops_append(dnnl_post_ops_t po, int sum,
-                                        int relu)
+static dnnl_status_t nn_post_ops_append(dnnl_post_ops_t po, int sum, int relu)
 {
     dnnl_status_t s = dnnl_success;
 
     if (sum)
         s = dnnl_post_ops_append_sum(po, 1.f);
     if (s == dnnl_success && relu)
-        s = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f,
-                                         0.f);
+        s = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
     return s;
 }
 
@@ -196,9 +189,9 @@ dnnl_status_t nn_conv_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
         &d, prop, dnnl_convolution_direct, &src->md, &wei->md,
         bias ? &bias->md : NULL, &dst->md, strides, pad, pad);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          NULL);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, NULL);
 }
 
 dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -214,28 +207,26 @@ dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
         &d, dnnl_convolution_direct, &diff_src->md, &wei->md, &diff_dst->md,
         strides, pad, pad);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          hint);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
 }
 
-dnnl_status_t nn_conv_bwd_weights_pd(dnnl_primitive_desc_t *pd,
-                                     dnnl_engine_t eng, const nn_md *src,
-                                     const nn_md *diff_wei,
-                                     const nn_md *diff_dst,
-                                     const dnnl_dims_t strides,
-                                     const dnnl_dims_t pad,
-                                     const_dnnl_primitive_desc_t hint,
-                                     const_dnnl_primitive_attr_t attr)
+dnnl_status_t
+nn_conv_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                       const nn_md *src, const nn_md *diff_wei,
+                       const nn_md *diff_dst, const dnnl_dims_t strides,
+                       const dnnl_dims_t pad, const_dnnl_primitive_desc_t hint,
+                       const_dnnl_primitive_attr_t attr)
 {
     dnnl_convolution_desc_t d;
     dnnl_status_t s = dnnl_convolution_backward_weights_desc_init(
         &d, dnnl_convolution_direct, &src->md, &diff_wei->md, NULL,
         &diff_dst->md, strides, pad, pad);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          hint);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
 }
 
 dnnl_status_t nn_bnorm_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -247,9 +238,9 @@ dnnl_status_t nn_bnorm_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     dnnl_status_t s = dnnl_batch_normalization_forward_desc_init(
         &d, prop, &data->md, eps, flags);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          NULL);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, NULL);
 }
 
 dnnl_status_t nn_bnorm_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -261,9 +252,9 @@ dnnl_status_t nn_bnorm_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     dnnl_status_t s = dnnl_batch_normalization_backward_desc_init(
         &d, dnnl_backward, &data->md, &data->md, eps, flags);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          hint);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
 }
 
 dnnl_status_t nn_eltwise_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -272,12 +263,12 @@ dnnl_status_t nn_eltwise_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                                 const_dnnl_primitive_attr_t attr)
 {
     dnnl_eltwise_desc_t d;
-    dnnl_status_t s = dnnl_eltwise_forward_desc_init(&d, prop, alg,
-                                                     &data->md, alpha, beta);
+    dnnl_status_t s =
+        dnnl_eltwise_forward_desc_init(&d, prop, alg, &data->md, alpha, beta);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          NULL);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, NULL);
 }
 
 dnnl_status_t nn_eltwise_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -287,12 +278,12 @@ dnnl_status_t nn_eltwise_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                                 const_dnnl_primitive_attr_t attr)
 {
     dnnl_eltwise_desc_t d;
-    dnnl_status_t s = dnnl_eltwise_backward_desc_init(
-        &d, alg, &data->md, &data->md, alpha, beta);
+    dnnl_status_t s = dnnl_eltwise_backward_desc_init(&d, alg, &data->md,
+                                                      &data->md, alpha, beta);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          hint);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
 }
 
 dnnl_status_t nn_pool_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -306,9 +297,9 @@ dnnl_status_t nn_pool_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     dnnl_status_t s = dnnl_pooling_forward_desc_init(
         &d, prop, alg, &src->md, &dst->md, strides, kernel, pad, pad);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          NULL);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, NULL);
 }
 
 dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -322,9 +313,9 @@ dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     dnnl_status_t s = dnnl_pooling_backward_desc_init(
         &d, alg, &diff_src->md, &diff_dst->md, strides, kernel, pad, pad);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          hint);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
 }
 
 dnnl_status_t nn_binary_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -333,17 +324,18 @@ dnnl_status_t nn_binary_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                            const_dnnl_primitive_attr_t attr)
 {
     dnnl_binary_desc_t d;
-    dnnl_status_t s = dnnl_binary_desc_init(&d, alg, &src0->md, &src1->md,
-                                            &dst->md);
+    dnnl_status_t s =
+        dnnl_binary_desc_init(&d, alg, &src0->md, &src1->md, &dst->md);
 
-    return s != dnnl_success ? s
-                             : dnnl_primitive_desc_create(pd, &d, attr, eng,
-                                                          NULL);
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, NULL);
 }
 
 #endif
 
-/* ---- both ------------------------------------------------------------------ */
+/* ---- both ------------------------------------------------------------------
+ */
 
 dnnl_status_t nn_post_ops_set(dnnl_primitive_attr_t attr, int sum, int relu)
 {

@@ -39,8 +39,8 @@ dnnl_status_t nn_post_ops_set(dnnl_primitive_attr_t attr, int sum, int relu);
 dnnl_status_t nn_conv_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                              dnnl_prop_kind_t prop, const nn_md *src,
                              const nn_md *wei, const nn_md *bias,
-                             const nn_md *dst,
-                             const dnnl_dims_t strides, const dnnl_dims_t pad,
+                             const nn_md *dst, const dnnl_dims_t strides,
+                             const dnnl_dims_t pad,
                              const_dnnl_primitive_attr_t attr);
 dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                                   const nn_md *diff_src, const nn_md *wei,
@@ -49,14 +49,12 @@ dnnl_status_t nn_conv_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                                   const dnnl_dims_t pad,
                                   const_dnnl_primitive_desc_t hint,
                                   const_dnnl_primitive_attr_t attr);
-dnnl_status_t nn_conv_bwd_weights_pd(dnnl_primitive_desc_t *pd,
-                                     dnnl_engine_t eng, const nn_md *src,
-                                     const nn_md *diff_wei,
-                                     const nn_md *diff_dst,
-                                     const dnnl_dims_t strides,
-                                     const dnnl_dims_t pad,
-                                     const_dnnl_primitive_desc_t hint,
-                                     const_dnnl_primitive_attr_t attr);
+dnnl_status_t
+nn_conv_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                       const nn_md *src, const nn_md *diff_wei,
+                       const nn_md *diff_dst, const dnnl_dims_t strides,
+                       const dnnl_dims_t pad, const_dnnl_primitive_desc_t hint,
+                       const_dnnl_primitive_attr_t attr);
 
 /* Batch normalisation; source and destination share @p data. */
 dnnl_status_t nn_bnorm_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,

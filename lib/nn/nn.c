@@ -18,7 +18,7 @@
 #include "nn.h"
 
 #define NN_MAX_ARGS 10
-#define NN_ALIGN 64
+#define NN_ALIGN    64
 
 /*
  * The checking macro: run a oneDNN call; on failure record its status
@@ -89,8 +89,8 @@ static simclr_status nn_probe_layout(simclr__nn_ctx *ctx, simclr__error *err)
     NN_CHECK(err, nn_md_init(&src, 4, src_dims, dnnl_format_tag_any));
     NN_CHECK(err, nn_md_init(&wei, 4, wei_dims, dnnl_format_tag_any));
     NN_CHECK(err, nn_md_init(&dst, 4, src_dims, dnnl_format_tag_any));
-    NN_CHECK(err, nn_conv_fwd_pd(&pd, ctx->engine, dnnl_forward_training,
-                                 &src, &wei, NULL, &dst, strides, pad, NULL));
+    NN_CHECK(err, nn_conv_fwd_pd(&pd, ctx->engine, dnnl_forward_training, &src,
+                                 &wei, NULL, &dst, strides, pad, NULL));
     chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     for (i = 0; i < SIMCLR__ARRAY_SIZE(candidates); i++) {
         NN_CHECK(err, nn_md_init(&cand, 4, src_dims, candidates[i]));
@@ -181,8 +181,7 @@ static void nn_prim_fini(nn_prim *p)
  */
 static simclr_status nn_prim_init(simclr__nn_ctx *ctx, nn_prim *p,
                                   const_dnnl_primitive_desc_t pd,
-                                  const int *ids, int nargs,
-                                  simclr__error *err)
+                                  const int *ids, int nargs, simclr__error *err)
 {
     simclr_status st = SIMCLR_OK;
     nn_md_arg md;
@@ -303,12 +302,12 @@ static simclr_status nn_reorder_init(simclr__nn_ctx *ctx, nn_prim *p,
         return SIMCLR_OK;
     if (to_blocked)
         NN_CHECK(err, dnnl_reorder_primitive_desc_create(
-                          &pd, NN_MD(plain), ctx->engine, blocked,
-                          ctx->engine, ctx->attr));
+                          &pd, NN_MD(plain), ctx->engine, blocked, ctx->engine,
+                          ctx->attr));
     else
         NN_CHECK(err, dnnl_reorder_primitive_desc_create(
-                          &pd, blocked, ctx->engine, NN_MD(plain),
-                          ctx->engine, ctx->attr));
+                          &pd, blocked, ctx->engine, NN_MD(plain), ctx->engine,
+                          ctx->attr));
     st = nn_prim_init(ctx, p, pd, ids, 2, err);
     if (st != SIMCLR_OK)
         goto fail;
@@ -336,11 +335,10 @@ struct simclr__nn_conv {
 
 simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
                                      const simclr__nn_conv_desc *desc,
-                                     simclr__error *err,
-                                     simclr__nn_conv **out)
+                                     simclr__error *err, simclr__nn_conv **out)
 {
-    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS,
-                                  DNNL_ARG_BIAS, DNNL_ARG_DST};
+    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS,
+                                  DNNL_ARG_DST};
     static const int data_ids[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS,
                                    DNNL_ARG_DIFF_SRC};
     static const int wei_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
@@ -395,24 +393,24 @@ simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
     if (st != SIMCLR_OK)
         goto fail;
     if (desc->training) {
-        NN_CHECK(err, nn_conv_bwd_weights_pd(&pd, ctx->engine, &src,
-                                             &wei_any, &dst, strides, pad,
-                                             fwd_pd, ctx->attr));
+        NN_CHECK(err,
+                 nn_conv_bwd_weights_pd(&pd, ctx->engine, &src, &wei_any, &dst,
+                                        strides, pad, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &c->bwd_weights, pd, wei_ids, 3, err);
         if (st == SIMCLR_OK)
-            st = nn_reorder_init(ctx, &c->from_diff, &c->dw, &wei,
-                                 dnnl_primitive_desc_query_md(
-                                     pd, dnnl_query_diff_weights_md, 0),
-                                 false, err);
+            st = nn_reorder_init(
+                ctx, &c->from_diff, &c->dw, &wei,
+                dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0),
+                false, err);
         dnnl_primitive_desc_destroy(pd);
         pd = NULL;
         if (st != SIMCLR_OK)
             goto fail;
     }
     if (desc->training && desc->need_src_grad) {
-        NN_CHECK(err, nn_conv_bwd_data_pd(&pd, ctx->engine, &src, &wei_any,
-                                          &dst, strides, pad, fwd_pd,
-                                          ctx->attr));
+        NN_CHECK(err,
+                 nn_conv_bwd_data_pd(&pd, ctx->engine, &src, &wei_any, &dst,
+                                     strides, pad, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &c->bwd_data, pd, data_ids, 3, err);
         if (st == SIMCLR_OK)
             st = nn_reorder_init(
@@ -482,8 +480,8 @@ simclr_status simclr__nn_conv_forward(simclr__nn_conv *c, const float *src,
                                       float *dst, simclr__error *err)
 {
     const void *w;
-    simclr_status st = nn_weights_in(c->ctx, &c->to_fwd, c->w_fwd, weight,
-                                     &w, err);
+    simclr_status st =
+        nn_weights_in(c->ctx, &c->to_fwd, c->w_fwd, weight, &w, err);
     void *bufs[] = {NN_IN(src), NN_IN(w), NN_IN(bias), dst};
 
     return st != SIMCLR_OK ? st : nn_prim_run(c->ctx, &c->fwd, bufs, err);
@@ -533,15 +531,14 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
                                       simclr__error *err,
                                       simclr__nn_bnorm **out)
 {
-    static const int fwd_ids[] = {DNNL_ARG_SRC,  DNNL_ARG_SCALE,
-                                  DNNL_ARG_SHIFT, DNNL_ARG_DST,
-                                  DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
-                                  DNNL_ARG_WORKSPACE};
-    static const int bwd_ids[] = {
-        DNNL_ARG_SRC,       DNNL_ARG_SCALE,     DNNL_ARG_SHIFT,
-        DNNL_ARG_MEAN,      DNNL_ARG_VARIANCE,  DNNL_ARG_DIFF_DST,
-        DNNL_ARG_DIFF_SRC,  DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT,
-        DNNL_ARG_WORKSPACE};
+    static const int fwd_ids[] = {
+        DNNL_ARG_SRC,  DNNL_ARG_SCALE,    DNNL_ARG_SHIFT,    DNNL_ARG_DST,
+        DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_WORKSPACE};
+    static const int bwd_ids[] = {DNNL_ARG_SRC,        DNNL_ARG_SCALE,
+                                  DNNL_ARG_SHIFT,      DNNL_ARG_MEAN,
+                                  DNNL_ARG_VARIANCE,   DNNL_ARG_DIFF_DST,
+                                  DNNL_ARG_DIFF_SRC,   DNNL_ARG_DIFF_SCALE,
+                                  DNNL_ARG_DIFF_SHIFT, DNNL_ARG_WORKSPACE};
     size_t ws_bytes;
     unsigned flags = dnnl_use_scale | dnnl_use_shift;
     simclr_status st = SIMCLR_OK;
@@ -607,12 +604,9 @@ void simclr__nn_bnorm_destroy(simclr__nn_bnorm *bn)
     simclr__free(bn);
 }
 
-simclr_status simclr__nn_bnorm_forward_train(simclr__nn_bnorm *bn,
-                                             const float *src,
-                                             const float *scale,
-                                             const float *shift, float *dst,
-                                             float *mean, float *var,
-                                             simclr__error *err)
+simclr_status simclr__nn_bnorm_forward_train(
+    simclr__nn_bnorm *bn, const float *src, const float *scale,
+    const float *shift, float *dst, float *mean, float *var, simclr__error *err)
 {
     void *bufs[] = {NN_IN(src), NN_IN(scale), NN_IN(shift), dst,
                     mean,       var,          bn->workspace};
@@ -620,38 +614,35 @@ simclr_status simclr__nn_bnorm_forward_train(simclr__nn_bnorm *bn,
     return nn_prim_run(bn->ctx, &bn->fwd, bufs, err);
 }
 
-simclr_status simclr__nn_bnorm_forward_infer(simclr__nn_bnorm *bn,
-                                             const float *src,
-                                             const float *scale,
-                                             const float *shift,
-                                             const float *mean,
-                                             const float *var, float *dst,
-                                             simclr__error *err)
+simclr_status
+simclr__nn_bnorm_forward_infer(simclr__nn_bnorm *bn, const float *src,
+                               const float *scale, const float *shift,
+                               const float *mean, const float *var, float *dst,
+                               simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src), NN_IN(scale), NN_IN(shift), dst,
-                    NN_IN(mean), NN_IN(var),  bn->workspace};
+    void *bufs[] = {NN_IN(src),  NN_IN(scale), NN_IN(shift), dst,
+                    NN_IN(mean), NN_IN(var),   bn->workspace};
 
     return nn_prim_run(bn->ctx, &bn->fwd, bufs, err);
 }
 
 simclr_status simclr__nn_bnorm_backward(simclr__nn_bnorm *bn, const float *src,
                                         const float *scale, const float *shift,
-                                        const float *mean,
-                                        const float *var,
+                                        const float *mean, const float *var,
                                         const float *diff_dst, float *diff_src,
                                         float *diff_scale, float *diff_shift,
                                         simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src),      NN_IN(scale), NN_IN(shift),
-                    NN_IN(mean),     NN_IN(var),   NN_IN(diff_dst),
-                    diff_src,        diff_scale,   diff_shift,
-                    bn->workspace};
+    void *bufs[] = {NN_IN(src), NN_IN(scale),    NN_IN(shift), NN_IN(mean),
+                    NN_IN(var), NN_IN(diff_dst), diff_src,     diff_scale,
+                    diff_shift, bn->workspace};
 
     assert(bn->bwd.prim);
     return nn_prim_run(bn->ctx, &bn->bwd, bufs, err);
 }
 
-/* ---- ReLU ------------------------------------------------------------------ */
+/* ---- ReLU ------------------------------------------------------------------
+ */
 
 struct simclr__nn_relu {
     simclr__nn_ctx *ctx;
@@ -660,8 +651,7 @@ struct simclr__nn_relu {
 
 simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
                                      simclr__nn_shape shape, bool training,
-                                     simclr__error *err,
-                                     simclr__nn_relu **out)
+                                     simclr__error *err, simclr__nn_relu **out)
 {
     static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DST};
     static const int bwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
@@ -677,11 +667,10 @@ simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
         return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a ReLU");
     r->ctx = ctx;
     NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
-    NN_CHECK(err, nn_eltwise_fwd_pd(&fwd_pd, ctx->engine,
-                                    training ? dnnl_forward_training
-                                             : dnnl_forward_inference,
-                                    dnnl_eltwise_relu, &data, 0.f, 0.f,
-                                    ctx->attr));
+    NN_CHECK(err, nn_eltwise_fwd_pd(
+                      &fwd_pd, ctx->engine,
+                      training ? dnnl_forward_training : dnnl_forward_inference,
+                      dnnl_eltwise_relu, &data, 0.f, 0.f, ctx->attr));
     st = nn_prim_init(ctx, &r->fwd, fwd_pd, fwd_ids, 2, err);
     if (st != SIMCLR_OK)
         goto fail;
@@ -732,7 +721,8 @@ simclr_status simclr__nn_relu_backward(simclr__nn_relu *r, const float *src,
     return nn_prim_run(r->ctx, &r->bwd, bufs, err);
 }
 
-/* ---- pooling ---------------------------------------------------------------- */
+/* ---- pooling ----------------------------------------------------------------
+ */
 
 struct simclr__nn_pool {
     simclr__nn_ctx *ctx;
@@ -746,8 +736,7 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
                                      simclr__nn_pool_kind kind, int64_t kernel,
                                      int64_t stride, int64_t pad,
                                      bool plain_dst, bool training,
-                                     simclr__error *err,
-                                     simclr__nn_pool **out)
+                                     simclr__error *err, simclr__nn_pool **out)
 {
     static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DST,
                                   DNNL_ARG_WORKSPACE};
@@ -781,18 +770,17 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
     }
     strides[0] = strides[1] = stride;
     pads[0] = pads[1] = pad;
-    p->dst = (simclr__nn_shape){
-        src_shape.n, src_shape.c,
-        (src_shape.h + 2 * pad - kernels[0]) / stride + 1,
-        (src_shape.w + 2 * pad - kernels[1]) / stride + 1};
+    p->dst =
+        (simclr__nn_shape){src_shape.n, src_shape.c,
+                           (src_shape.h + 2 * pad - kernels[0]) / stride + 1,
+                           (src_shape.w + 2 * pad - kernels[1]) / stride + 1};
 
     NN_CHECK(err, nn_act_md(ctx, &src, p->src, false));
     NN_CHECK(err, nn_act_md(ctx, &dst, p->dst, plain_dst));
-    NN_CHECK(err, nn_pool_fwd_pd(&fwd_pd, ctx->engine,
-                                 training ? dnnl_forward_training
-                                          : dnnl_forward_inference,
-                                 alg, &src, &dst, kernels, strides, pads,
-                                 ctx->attr));
+    NN_CHECK(err, nn_pool_fwd_pd(
+                      &fwd_pd, ctx->engine,
+                      training ? dnnl_forward_training : dnnl_forward_inference,
+                      alg, &src, &dst, kernels, strides, pads, ctx->attr));
     ws_bytes = nn_md_bytes(
         dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_workspace_md, 0));
     nargs = ws_bytes > 0 ? 3 : 2;
@@ -808,9 +796,8 @@ simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
     if (st != SIMCLR_OK)
         goto fail;
     if (training) {
-        NN_CHECK(err, nn_pool_bwd_pd(&pd, ctx->engine, alg, &src, &dst,
-                                     kernels, strides, pads, fwd_pd,
-                                     ctx->attr));
+        NN_CHECK(err, nn_pool_bwd_pd(&pd, ctx->engine, alg, &src, &dst, kernels,
+                                     strides, pads, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &p->bwd, pd, bwd_ids, nargs, err);
         if (st != SIMCLR_OK)
             goto fail;
@@ -862,16 +849,16 @@ simclr_status simclr__nn_pool_backward(simclr__nn_pool *p,
     return nn_prim_run(p->ctx, &p->bwd, bufs, err);
 }
 
-/* ---- element-wise sum -------------------------------------------------------- */
+/* ---- element-wise sum
+ * -------------------------------------------------------- */
 
 struct simclr__nn_add {
     simclr__nn_ctx *ctx;
     nn_prim prim;
 };
 
-simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx,
-                                    simclr__nn_shape shape, simclr__error *err,
-                                    simclr__nn_add **out)
+simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx, simclr__nn_shape shape,
+                                    simclr__error *err, simclr__nn_add **out)
 {
     static const int ids[] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST};
     simclr_status st = SIMCLR_OK;
@@ -885,8 +872,8 @@ simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx,
         return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a sum");
     a->ctx = ctx;
     NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
-    NN_CHECK(err, nn_binary_pd(&pd, ctx->engine, dnnl_binary_add, &data,
-                               &data, &data, ctx->attr));
+    NN_CHECK(err, nn_binary_pd(&pd, ctx->engine, dnnl_binary_add, &data, &data,
+                               &data, ctx->attr));
     st = nn_prim_init(ctx, &a->prim, pd, ids, 3, err);
     if (st != SIMCLR_OK)
         goto fail;

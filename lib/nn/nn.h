@@ -29,9 +29,7 @@
 
 /* Element type of the activations a layer computes in. Master weights and
  * gradients stay float32; only F32 is built so far. */
-typedef enum simclr__nn_dtype {
-    SIMCLR__NN_F32 = 0
-} simclr__nn_dtype;
+typedef enum simclr__nn_dtype { SIMCLR__NN_F32 = 0 } simclr__nn_dtype;
 
 /* An activation shape (N, C, H, W). */
 typedef struct simclr__nn_shape {
@@ -77,8 +75,7 @@ typedef struct simclr__nn_conv_desc {
 
 simclr_status simclr__nn_conv_create(simclr__nn_ctx *ctx,
                                      const simclr__nn_conv_desc *desc,
-                                     simclr__error *err,
-                                     simclr__nn_conv **out);
+                                     simclr__error *err, simclr__nn_conv **out);
 void simclr__nn_conv_destroy(simclr__nn_conv *conv);
 simclr__nn_shape simclr__nn_conv_dst_shape(const simclr__nn_conv *conv);
 
@@ -118,18 +115,15 @@ simclr_status simclr__nn_bnorm_forward_train(simclr__nn_bnorm *bn,
                                              float *mean, float *var,
                                              simclr__error *err);
 /* Inference: normalise with the given (running) statistics. */
-simclr_status simclr__nn_bnorm_forward_infer(simclr__nn_bnorm *bn,
-                                             const float *src,
-                                             const float *scale,
-                                             const float *shift,
-                                             const float *mean,
-                                             const float *var, float *dst,
-                                             simclr__error *err);
+simclr_status
+simclr__nn_bnorm_forward_infer(simclr__nn_bnorm *bn, const float *src,
+                               const float *scale, const float *shift,
+                               const float *mean, const float *var, float *dst,
+                               simclr__error *err);
 /* Gradients of a training forward: diff_src, diff_scale, diff_shift. */
 simclr_status simclr__nn_bnorm_backward(simclr__nn_bnorm *bn, const float *src,
                                         const float *scale, const float *shift,
-                                        const float *mean,
-                                        const float *var,
+                                        const float *mean, const float *var,
                                         const float *diff_dst, float *diff_src,
                                         float *diff_scale, float *diff_shift,
                                         simclr__error *err);
@@ -140,8 +134,7 @@ typedef struct simclr__nn_relu simclr__nn_relu;
 
 simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
                                      simclr__nn_shape shape, bool training,
-                                     simclr__error *err,
-                                     simclr__nn_relu **out);
+                                     simclr__error *err, simclr__nn_relu **out);
 void simclr__nn_relu_destroy(simclr__nn_relu *relu);
 simclr_status simclr__nn_relu_forward(simclr__nn_relu *relu, const float *src,
                                       float *dst, simclr__error *err);
@@ -150,7 +143,8 @@ simclr_status simclr__nn_relu_backward(simclr__nn_relu *relu, const float *src,
                                        const float *diff_dst, float *diff_src,
                                        simclr__error *err);
 
-/* ---- pooling --------------------------------------------------------------- */
+/* ---- pooling ---------------------------------------------------------------
+ */
 
 typedef enum simclr__nn_pool_kind {
     SIMCLR__NN_POOL_MAX = 0,
@@ -160,13 +154,11 @@ typedef enum simclr__nn_pool_kind {
 typedef struct simclr__nn_pool simclr__nn_pool;
 
 /* kernel 0 means the whole H x W (global pooling, stride 1, no pad). */
-simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx,
-                                     simclr__nn_shape src,
+simclr_status simclr__nn_pool_create(simclr__nn_ctx *ctx, simclr__nn_shape src,
                                      simclr__nn_pool_kind kind, int64_t kernel,
                                      int64_t stride, int64_t pad,
                                      bool plain_dst, bool training,
-                                     simclr__error *err,
-                                     simclr__nn_pool **out);
+                                     simclr__error *err, simclr__nn_pool **out);
 void simclr__nn_pool_destroy(simclr__nn_pool *pool);
 simclr__nn_shape simclr__nn_pool_dst_shape(const simclr__nn_pool *pool);
 /* Max pooling in training keeps the arg-max inside the object for the
@@ -177,13 +169,13 @@ simclr_status simclr__nn_pool_backward(simclr__nn_pool *pool,
                                        const float *diff_dst, float *diff_src,
                                        simclr__error *err);
 
-/* ---- element-wise sum ------------------------------------------------------ */
+/* ---- element-wise sum ------------------------------------------------------
+ */
 
 typedef struct simclr__nn_add simclr__nn_add;
 
-simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx,
-                                    simclr__nn_shape shape, simclr__error *err,
-                                    simclr__nn_add **out);
+simclr_status simclr__nn_add_create(simclr__nn_ctx *ctx, simclr__nn_shape shape,
+                                    simclr__error *err, simclr__nn_add **out);
 void simclr__nn_add_destroy(simclr__nn_add *add);
 /* dst = a + b; dst may be a or b. */
 simclr_status simclr__nn_add_forward(simclr__nn_add *add, const float *a,
