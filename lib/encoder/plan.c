@@ -37,7 +37,7 @@ typedef struct block_run {
     simclr__nn_add *dadd; /* training: the two input gradients */
     simclr__nn_relu *relu;
     float *sum, *out;   /* (N, C, H, W) */
-    float *dsum, *dout; /* training */
+    float *dsum, *dout; /* training (shared between blocks) */
 } block_run;
 
 struct simclr__plan {
@@ -62,24 +62,13 @@ static simclr__nn_shape at_batch(simclr__nn_shape s, size_t n)
     return s;
 }
 
-/* A buffer for one activation of shape @p s in the compute layout, owned
- * by the plan. */
-static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
-                       simclr__error *err)
+/* A buffer of @p bytes owned by the plan. */
+static float *plan_buf_bytes(simclr__plan *plan, size_t bytes,
+                             simclr__error *err)
 {
     void **grown;
-    size_t count, bytes;
     float *buf;
 
-    if (!simclr__mul4_size((size_t)s.n, (size_t)s.c, (size_t)s.h, (size_t)s.w,
-                           &count) ||
-        !simclr__mul_size(count, 2 * sizeof(float), &bytes)) {
-        simclr__fail(err, SIMCLR_ERR_LIMIT,
-                     "a batch of %zu: activations too large", plan->n);
-        return NULL;
-    }
-    if (simclr__nn_act_bytes(plan->ctx, s, &bytes, err) != SIMCLR_OK)
-        return NULL;
     grown = simclr__realloc_array(plan->bufs, plan->nbufs + 1, sizeof(*grown));
     if (!grown)
         goto nomem;
@@ -94,6 +83,24 @@ nomem:
     simclr__fail(err, SIMCLR_ERR_NOMEM,
                  "out of memory for %zu bytes of activations", bytes);
     return NULL;
+}
+
+/* A buffer for one activation of shape @p s in the compute layout. */
+static float *plan_buf(simclr__plan *plan, simclr__nn_shape s,
+                       simclr__error *err)
+{
+    size_t count, bytes;
+
+    if (!simclr__mul4_size((size_t)s.n, (size_t)s.c, (size_t)s.h, (size_t)s.w,
+                           &count) ||
+        !simclr__mul_size(count, 2 * sizeof(float), &bytes)) {
+        simclr__fail(err, SIMCLR_ERR_LIMIT,
+                     "a batch of %zu: activations too large", plan->n);
+        return NULL;
+    }
+    if (simclr__nn_act_bytes(plan->ctx, s, &bytes, err) != SIMCLR_OK)
+        return NULL;
+    return plan_buf_bytes(plan, bytes, err);
 }
 
 #define TRY(expr)                                                              \
@@ -146,9 +153,6 @@ static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
     BUF(r->z, r->dst);
     BUF(r->mean, c1);
     BUF(r->var, c1);
-    BUF(r->dy, r->dst);
-    if (!stem)
-        BUF(r->dsrc, at_batch(u->src, plan->n));
     return SIMCLR_OK;
 
 fail:
@@ -169,11 +173,58 @@ static simclr_status block_init(simclr__plan *plan, const simclr__block *b,
     TRY(simclr__nn_add_create(plan->ctx, s, err, &r->add));
     TRY(simclr__nn_relu_create(plan->ctx, s, true, err, &r->relu));
     BUF(r->sum, s);
-    BUF(r->dsum, s);
-    BUF(r->dout, s);
     TRY(simclr__nn_add_create(plan->ctx,
                               at_batch(plan->enc->units[b->first].src, plan->n),
                               err, &r->dadd));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+/*
+ * The gradients of the activations are used only while the backward pass
+ * goes through their layer, so a few buffers serve all layers: dy for
+ * every batch norm, two alternating ones down each block's main path, one
+ * for its shortcut, one for its sum, and two alternating ones between
+ * blocks. Each is as large as the largest activation.
+ */
+static simclr_status share_gradients(simclr__plan *plan, simclr__error *err)
+{
+    const simclr_encoder *enc = plan->enc;
+    float *dy, *path[2], *shortcut, *dsum, *between[2];
+    size_t i, k, bytes, largest = 0;
+    simclr_status st;
+
+    for (i = 0; i < enc->nunits; i++) {
+        TRY(simclr__nn_act_bytes(
+            plan->ctx, at_batch(enc->units[i].src, plan->n), &bytes, err));
+        largest = bytes > largest ? bytes : largest;
+        TRY(simclr__nn_act_bytes(
+            plan->ctx, at_batch(enc->units[i].dst, plan->n), &bytes, err));
+        largest = bytes > largest ? bytes : largest;
+    }
+    if (!(dy = plan_buf_bytes(plan, largest, err)) ||
+        !(path[0] = plan_buf_bytes(plan, largest, err)) ||
+        !(path[1] = plan_buf_bytes(plan, largest, err)) ||
+        !(shortcut = plan_buf_bytes(plan, largest, err)) ||
+        !(dsum = plan_buf_bytes(plan, largest, err)) ||
+        !(between[0] = plan_buf_bytes(plan, largest, err)) ||
+        !(between[1] = plan_buf_bytes(plan, largest, err)))
+        return SIMCLR_ERR_NOMEM;
+
+    for (i = 0; i < enc->nunits; i++)
+        plan->units[i].dy = dy;
+    for (i = 0; i < enc->nblocks; i++) {
+        const simclr__block *blk = &enc->blocks[i];
+
+        for (k = 0; k < blk->count; k++)
+            plan->units[blk->first + k].dsrc = path[k % 2];
+        if (blk->down)
+            plan->units[blk->first + blk->count].dsrc = shortcut;
+        plan->blocks[i].dsum = dsum;
+        plan->blocks[i].dout = between[i % 2];
+    }
     return SIMCLR_OK;
 
 fail:
@@ -217,6 +268,8 @@ simclr_status simclr__plan_create(simclr_encoder *enc, size_t n, bool training,
     for (i = 0; i < enc->nunits; i++)
         TRY(unit_init(plan, &enc->units[i], &plan->units[i], i == 0,
                       ends_block(enc, i), err));
+    if (training)
+        TRY(share_gradients(plan, err));
     if (!training) {
         size_t wmax = 0, cmax = 0;
 
