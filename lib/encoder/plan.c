@@ -143,8 +143,8 @@ static simclr_status unit_init(simclr__plan *plan, const simclr__unit *u,
     r->dst = at_batch(u->dst, plan->n);
     TRY(simclr__nn_conv_create(plan->ctx, &cd, err, &r->conv));
     if (infer) {
-        if (!last)
-            BUF(r->z, r->dst);
+        if (stem)
+            BUF(r->z, r->dst); /* the others: share_activations() */
         return SIMCLR_OK;
     }
     TRY(simclr__nn_bnorm_create(plan->ctx, r->dst, BN_EPS, true, u->relu, err,
@@ -167,15 +167,55 @@ static simclr_status block_init(simclr__plan *plan, const simclr__block *b,
     simclr_status st;
 
     TRY(simclr__nn_act_bytes(plan->ctx, s, &r->out_bytes, err));
-    BUF(r->out, s);
     if (!plan->training)
-        return SIMCLR_OK;
+        return SIMCLR_OK; /* out: share_activations() */
+    BUF(r->out, s);
     TRY(simclr__nn_add_create(plan->ctx, s, err, &r->add));
     TRY(simclr__nn_relu_create(plan->ctx, s, true, err, &r->relu));
     BUF(r->sum, s);
     TRY(simclr__nn_add_create(plan->ctx,
                               at_batch(plan->enc->units[b->first].src, plan->n),
                               err, &r->dadd));
+    return SIMCLR_OK;
+
+fail:
+    return st;
+}
+
+/*
+ * Inference keeps nothing for a backward pass: inside a block two
+ * alternating buffers serve the main path and one the shortcut, and two
+ * alternating buffers carry the blocks' outputs. Each is as large as the
+ * largest activation after the stem.
+ */
+static simclr_status share_activations(simclr__plan *plan, simclr__error *err)
+{
+    const simclr_encoder *enc = plan->enc;
+    float *path[2], *shortcut, *between[2];
+    size_t i, k, bytes, largest = 0;
+    simclr_status st;
+
+    for (i = 1; i < enc->nunits; i++) {
+        TRY(simclr__nn_act_bytes(
+            plan->ctx, at_batch(enc->units[i].dst, plan->n), &bytes, err));
+        largest = bytes > largest ? bytes : largest;
+    }
+    if (!(path[0] = plan_buf_bytes(plan, largest, err)) ||
+        !(path[1] = plan_buf_bytes(plan, largest, err)) ||
+        !(shortcut = plan_buf_bytes(plan, largest, err)) ||
+        !(between[0] = plan_buf_bytes(plan, largest, err)) ||
+        !(between[1] = plan_buf_bytes(plan, largest, err)))
+        return SIMCLR_ERR_NOMEM;
+
+    for (i = 0; i < enc->nblocks; i++) {
+        const simclr__block *blk = &enc->blocks[i];
+
+        for (k = 0; k + 1 < blk->count; k++)
+            plan->units[blk->first + k].z = path[k % 2];
+        if (blk->down)
+            plan->units[blk->first + blk->count].z = shortcut;
+        plan->blocks[i].out = between[i % 2];
+    }
     return SIMCLR_OK;
 
 fail:
@@ -270,6 +310,8 @@ simclr_status simclr__plan_create(simclr_encoder *enc, size_t n, bool training,
                       ends_block(enc, i), err));
     if (training)
         TRY(share_gradients(plan, err));
+    else
+        TRY(share_activations(plan, err));
     if (!training) {
         size_t wmax = 0, cmax = 0;
 
