@@ -859,7 +859,8 @@ static void test_bad_config(void **state)
     assert_int_equal(simclr_encoder_create(&cfg, &enc),
                      SIMCLR_ERR_INVALID_ARGUMENT);
 
-    /* an ImageNet stem on a 1 x 1 input: the max pool's map is empty */
+    /* an ImageNet stem on a 1 x 1 input: padding keeps every map 1 x 1,
+     * as in PyTorch */
     assert_int_equal(simclr_encoder_config_init(&cfg), SIMCLR_OK);
     cfg.input_size = 1;
     cfg.arch = SIMCLR_RESNET18;

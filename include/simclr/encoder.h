@@ -149,9 +149,9 @@ SIMCLR_API simclr_status simclr_encoder_config_init(simclr_encoder_config *cfg);
  * @param out Receives the encoder; set to NULL on failure. Not NULL.
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer, a
  *         config whose size field this library does not know, or a field
- *         out of range (the detail text names it); SIMCLR_ERR_SHAPE if the
- *         input is too small for the network (a feature map would become
- *         empty); SIMCLR_ERR_NOMEM; SIMCLR_ERR_BACKEND if oneDNN fails.
+ *         out of range (the detail text names it); SIMCLR_ERR_NOMEM.
+ *         The compute primitives are made later, on the first call with
+ *         a batch size.
  */
 SIMCLR_API simclr_status simclr_encoder_create(const simclr_encoder_config *cfg,
                                                simclr_encoder **out);
