@@ -3,7 +3,8 @@
  * gradient and the inference forward against torchvision
  * (tests/ref/gen_encoder.py, generated into the build tree), a
  * finite-difference check of the backward pass, determinism and thread
- * safety of inference, and bad input.
+ * safety of inference, bad input, and the lib/nn batch norm that the
+ * encoder itself does not use.
  */
 #include <math.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include "simclr/simclr.h"
 #include "common/common.h"
 #include "common/rng.h"
+#include "nn/nn.h"
 
 #define OUT_TOL  1e-4 /* relative L2 error of features and statistics */
 #define GRAD_TOL 1e-3 /* relative L2 error of gradients */
@@ -951,6 +953,61 @@ static void test_bad_calls(void **state)
     simclr_encoder_destroy(enc);
 }
 
+/* ---- lib/nn: batch norm with running statistics ---------------------------
+ */
+
+/*
+ * The inference batch norm of lib/nn (the encoder folds its batch norms
+ * instead, the projector uses this one) against the formula in double,
+ * with and without the fused ReLU. At 1 x 1 maps with 16 channels every
+ * layout oneDNN picks is the same as NCHW, so plain buffers can be used.
+ */
+static void test_nn_bnorm_inference(void **state)
+{
+    const simclr__nn_shape shape = {4, 16, 1, 1};
+    float src[64], dst[64], scale[16], shift[16], mean[16], var[16];
+    simclr__nn_ctx *ctx;
+    simclr__rng rng;
+    size_t bytes;
+    int fuse, i;
+
+    (void)state;
+    assert_int_equal(simclr__nn_ctx_create(NULL, &ctx), SIMCLR_OK);
+    assert_int_equal(simclr__nn_act_bytes(ctx, shape, &bytes, NULL), SIMCLR_OK);
+    assert_int_equal(bytes, sizeof(src));
+    simclr__rng_init(&rng, 8, 0, 0, 0);
+    for (i = 0; i < 64; i++)
+        src[i] = (float)simclr__rng_normal(&rng);
+    for (i = 0; i < 16; i++) {
+        scale[i] = (float)simclr__rng_range(&rng, 0.5, 1.5);
+        shift[i] = (float)simclr__rng_normal(&rng);
+        mean[i] = (float)simclr__rng_normal(&rng);
+        var[i] = (float)simclr__rng_range(&rng, 0.1, 3.0);
+    }
+    for (fuse = 0; fuse < 2; fuse++) {
+        simclr__nn_bnorm *bn;
+
+        assert_int_equal(
+            simclr__nn_bnorm_create(ctx, shape, 1e-5f, false, fuse, NULL, &bn),
+            SIMCLR_OK);
+        assert_int_equal(simclr__nn_bnorm_forward_infer(bn, src, scale, shift,
+                                                        mean, var, dst, NULL),
+                         SIMCLR_OK);
+        for (i = 0; i < 64; i++) {
+            int c = i % 16;
+            double want = ((double)src[i] - mean[c]) /
+                              sqrt((double)var[c] + 1e-5) * scale[c] +
+                          shift[c];
+
+            if (fuse && want < 0.0)
+                want = 0.0;
+            assert_true(fabs(dst[i] - want) <= 1e-5 * (1.0 + fabs(want)));
+        }
+        simclr__nn_bnorm_destroy(bn);
+    }
+    simclr__nn_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_initialisation),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_nn_bnorm_inference),
     };
 
     simclr_set_num_threads(2);
