@@ -17,7 +17,8 @@ mkdir -p "$out/corpus"
 clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined \
     -I"$root/include" -I"$root/lib" $(pkg-config --cflags libpng libjpeg) \
-    "$root"/lib/common/alloc.c "$root"/lib/common/log.c \
+    "$root"/lib/common/alloc.c "$root"/lib/common/atomic_file.c \
+    "$root"/lib/common/log.c \
     "$root"/lib/common/status.c "$root"/lib/image/*.c \
     "$root/fuzz/fuzz_decode.c" \
     $(pkg-config --libs libpng libjpeg) -lpthread \
