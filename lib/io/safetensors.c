@@ -130,9 +130,11 @@ typedef struct member {
     size_t inner_members;
 } member;
 
-/* Walk the valid JSON @p text and fill @p members (at most @p cap). The
- * count of top-level members is returned in @p n even past @p cap. */
-static void walk_members(const char *text, size_t len, member *members,
+/* Walk the JSON @p text json-c accepted and fill @p members (at most
+ * @p cap). The count of top-level members is returned in @p n even past
+ * @p cap. False if the text has a single-quoted name, which json-c
+ * accepts even in strict mode and JSON does not. */
+static bool walk_members(const char *text, size_t len, member *members,
                          size_t cap, size_t *n)
 {
     char stack[MAX_JSON_DEPTH];
@@ -154,6 +156,8 @@ static void walk_members(const char *text, size_t len, member *members,
             continue;
         }
         switch (c) {
+        case '\'':
+            return false;
         case '"':
             in_string = true;
             if (want_key && depth == 1) {
@@ -188,6 +192,7 @@ static void walk_members(const char *text, size_t len, member *members,
         }
     }
     *n = count;
+    return true;
 }
 
 static int compare_strings(const void *a, const void *b)
@@ -228,7 +233,13 @@ static simclr_status check_repeats(const char *source, const char *text,
     if (!members)
         return simclr__fail(err, SIMCLR_ERR_NOMEM,
                             "%s: cannot allocate the header index", source);
-    walk_members(text, len, members, kept + 1, &n);
+    if (!walk_members(text, len, members, kept + 1, &n)) {
+        simclr__free(members);
+        return simclr__fail(err, SIMCLR_ERR_CORRUPT,
+                            "%s: the header is not valid JSON: a name in "
+                            "single quotes",
+                            source);
+    }
     if (n > kept + 1)
         n = kept + 1;
 
@@ -300,16 +311,15 @@ done:
 
 /* ---- reading: entries -------------------------------------------------- */
 
-/* A non-negative JSON integer. */
+/* A non-negative JSON integer. json-c clamps a larger number than 64 bits
+ * hold to UINT64_MAX, which is refused with it. */
 static bool get_u64(json_object *v, uint64_t *out)
 {
-    if (!json_object_is_type(v, json_type_int))
+    if (!json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) < 0)
         return false;
-    if (json_object_get_int64(v) < 0)
-        return false;
-    errno = 0;
     *out = json_object_get_uint64(v);
-    return errno == 0;
+    return *out != UINT64_MAX;
 }
 
 /* Fill one tensor from its header entry; data offsets are checked against
