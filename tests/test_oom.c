@@ -301,9 +301,9 @@ static simclr_status safetensors_write_read(void)
     if (st != SIMCLR_OK)
         return st;
     st = simclr__st_read_f32(f, "conv1.weight", 2, shape, back, NULL);
-    if (st == SIMCLR_OK && (back[5] != 6.0f ||
-                            strcmp(simclr__st_metadata(f, "format"),
-                                   "simclr-encoder") != 0))
+    if (st == SIMCLR_OK &&
+        (back[5] != 6.0f ||
+         strcmp(simclr__st_metadata(f, "format"), "simclr-encoder") != 0))
         fail_msg("safetensors: the file read back differs");
     simclr__st_close(f);
     unlink(path);

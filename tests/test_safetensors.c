@@ -61,7 +61,8 @@ static int files_in_dir(void)
     return n;
 }
 
-/* ---- round trip ----------------------------------------------------------- */
+/* ---- round trip -----------------------------------------------------------
+ */
 
 static const float f32_data[6] = {1.5f, -2.25f, 3.0e-38f, 0.0f, -0.0f, 7e30f};
 static const int64_t i64_data[1] = {-9000000000000000000LL};
@@ -85,10 +86,9 @@ static void write_all_dtypes(const char *path)
         simclr__st_add(w, "half/weights", SIMCLR__DTYPE_BF16, 1, s4, bf16_data),
         SIMCLR_OK);
     assert_int_equal(
-        simclr__st_add(w, "empty", SIMCLR__DTYPE_F32, 2, s05, NULL),
-        SIMCLR_OK);
-    assert_int_equal(simclr__st_add(w, "scale \"q\" \xc3\xa9", SIMCLR__DTYPE_F32,
-                                    0, NULL, scalar_data),
+        simclr__st_add(w, "empty", SIMCLR__DTYPE_F32, 2, s05, NULL), SIMCLR_OK);
+    assert_int_equal(simclr__st_add(w, "scale \"q\" \xc3\xa9",
+                                    SIMCLR__DTYPE_F32, 0, NULL, scalar_data),
                      SIMCLR_OK);
     assert_int_equal(simclr__st_add_metadata(w, "format", "simclr-encoder"),
                      SIMCLR_OK);
@@ -100,8 +100,7 @@ static void write_all_dtypes(const char *path)
 
 static void check_tensor(const simclr__st_file *f, size_t i, const char *name,
                          simclr__dtype dtype, uint32_t ndim,
-                         const uint64_t *shape, const void *data,
-                         size_t nbytes)
+                         const uint64_t *shape, const void *data, size_t nbytes)
 {
     const simclr__st_tensor *t = simclr__st_at(f, i);
     uint32_t d;
@@ -136,8 +135,7 @@ static void check_all_dtypes(const simclr__st_file *f)
     assert_null(simclr__st_at(f, 5));
     assert_null(simclr__st_find(f, "missing"));
     assert_string_equal(simclr__st_metadata(f, "format"), "simclr-encoder");
-    assert_string_equal(simclr__st_metadata(f, "mean"),
-                        "0.4914,0.4822,0.4465");
+    assert_string_equal(simclr__st_metadata(f, "mean"), "0.4914,0.4822,0.4465");
     assert_null(simclr__st_metadata(f, "std"));
 }
 
@@ -168,8 +166,8 @@ static void test_round_trip(void **state)
     assert_int_equal(size, 8 + header_len + sizeof(f32_data) +
                                sizeof(i64_data) + sizeof(bf16_data) +
                                sizeof(scalar_data));
-    assert_int_equal(
-        simclr__st_open_memory(bytes, size, "copy", &err, &f), SIMCLR_OK);
+    assert_int_equal(simclr__st_open_memory(bytes, size, "copy", &err, &f),
+                     SIMCLR_OK);
     assert_string_equal(simclr__st_source(f), "copy");
     check_all_dtypes(f);
     simclr__st_close(f);
@@ -224,9 +222,9 @@ static void test_read_f32(void **state)
         simclr__st_read_f32(f, "layer1.0.conv1.weight", 2, s23, dst, &err),
         SIMCLR_OK);
     assert_memory_equal(dst, f32_data, sizeof(f32_data));
-    assert_int_equal(simclr__st_read_f32(f, "scale \"q\" \xc3\xa9", 0, NULL,
-                                         dst, &err),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr__st_read_f32(f, "scale \"q\" \xc3\xa9", 0, NULL, dst, &err),
+        SIMCLR_OK);
     assert_true(dst[0] == 42.0f);
 
     assert_int_equal(
@@ -276,9 +274,8 @@ static void test_writer_refuses(void **state)
     assert_int_equal(
         simclr__st_add(w, "d", SIMCLR__DTYPE_F32, 2, huge, f32_data),
         SIMCLR_ERR_LIMIT);
-    assert_int_equal(
-        simclr__st_add(w, "e", (simclr__dtype)7, 1, s2, f32_data),
-        SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(simclr__st_add(w, "e", (simclr__dtype)7, 1, s2, f32_data),
+                     SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr__st_add_metadata(w, "k", "v"), SIMCLR_OK);
     assert_int_equal(simclr__st_add_metadata(w, "k", "w"),
                      SIMCLR_ERR_INVALID_ARGUMENT);
@@ -287,7 +284,8 @@ static void test_writer_refuses(void **state)
     simclr__st_close(NULL);
 }
 
-/* ---- a file written by the NumPy module ------------------------------------ */
+/* ---- a file written by the NumPy module ------------------------------------
+ */
 
 static void hex_decode(const char *hex, char *out, size_t cap)
 {
@@ -387,7 +385,8 @@ static void test_python_unsupported_dtype(void **state)
                                     "supported"));
 }
 
-/* ---- corrupt files ---------------------------------------------------------- */
+/* ---- corrupt files ----------------------------------------------------------
+ */
 
 /* A file of @p header (length taken as given) and @p data_len bytes of
  * data, opened from memory. */
@@ -420,7 +419,7 @@ static simclr_status open_crafted(const char *header, size_t data_len,
 }
 
 #define E(body) "{\"t\":{" body "}}"
-#define T "\"dtype\":\"F32\",\"shape\":[2]"
+#define T       "\"dtype\":\"F32\",\"shape\":[2]"
 
 static const struct {
     const char *header;
@@ -431,8 +430,8 @@ static const struct {
     {"{", 0, SIMCLR_ERR_CORRUPT, "not valid JSON"},
     {"{\"t\":{'dtype':1}}", 0, SIMCLR_ERR_CORRUPT, "not valid JSON"},
     {"{\"t\":{\"dtype\":'F32'}}", 0, SIMCLR_ERR_CORRUPT, "not valid JSON"},
-    {"{\"t\":{\"dtype\":\"F32\",\"shape\":[NaN],\"data_offsets\":[0,0]}}",
-     0, SIMCLR_ERR_CORRUPT, "shape[0] is not a non-negative integer"},
+    {"{\"t\":{\"dtype\":\"F32\",\"shape\":[NaN],\"data_offsets\":[0,0]}}", 0,
+     SIMCLR_ERR_CORRUPT, "shape[0] is not a non-negative integer"},
     {E("\"dtype\":\"F32\",\"shape\":[18446744073709551616,0],"
        "\"data_offsets\":[0,0]"),
      0, SIMCLR_ERR_CORRUPT, "shape[0] is not a non-negative integer"},
@@ -546,13 +545,11 @@ static void test_corrupt_headers(void **state)
 
         memset(&err, 0, sizeof(err));
         st = open_crafted(corrupt[i].header, corrupt[i].data_len, &err);
-        if (st != corrupt[i].status ||
-            !strstr(err.msg, corrupt[i].message) ||
+        if (st != corrupt[i].status || !strstr(err.msg, corrupt[i].message) ||
             !strstr(err.msg, "w.safetensors: "))
             fail_msg("header %s: %s (%s), expected %s with \"%s\"",
                      corrupt[i].header, simclr_status_name(st), err.msg,
-                     simclr_status_name(corrupt[i].status),
-                     corrupt[i].message);
+                     simclr_status_name(corrupt[i].status), corrupt[i].message);
     }
 
     /* A NUL byte after the object is not white space. */
@@ -563,11 +560,10 @@ static void test_corrupt_headers(void **state)
     /* The same shapes are accepted when the data matches. */
     assert_int_equal(open_crafted(E(T ",\"data_offsets\":[0,8]"), 8, &err),
                      SIMCLR_OK);
-    assert_int_equal(
-        open_crafted("  {\"a\":{" T ",\"data_offsets\":[8,16]},"
-                     "\"b\":{" T ",\"data_offsets\":[0,8]}}\t\n  ",
-                     16, &err),
-        SIMCLR_OK);
+    assert_int_equal(open_crafted("  {\"a\":{" T ",\"data_offsets\":[8,16]},"
+                                  "\"b\":{" T ",\"data_offsets\":[0,8]}}\t\n  ",
+                                  16, &err),
+                     SIMCLR_OK);
     assert_int_equal(
         open_crafted(E("\"dtype\":\"F32\",\"shape\":[1099511627776,0],"
                        "\"data_offsets\":[0,0]"),
@@ -585,8 +581,9 @@ static void test_header_length(void **state)
         {UINT64_MAX, SIMCLR_ERR_LIMIT, "above the limit of 100000000 bytes"},
         {100000001, SIMCLR_ERR_LIMIT, "header length 100000001 is above"},
         {100000000, SIMCLR_ERR_CORRUPT, "runs past the end of the file"},
-        {9, SIMCLR_ERR_CORRUPT, "header length 9 runs past the end of the "
-                                "file (16 bytes)"},
+        {9, SIMCLR_ERR_CORRUPT,
+         "header length 9 runs past the end of the "
+         "file (16 bytes)"},
     };
     uint8_t bytes[16] = {0, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
     simclr__error err;
@@ -597,9 +594,9 @@ static void test_header_length(void **state)
     for (i = 0; i < SIMCLR__ARRAY_SIZE(cases); i++) {
         for (b = 0; b < 8; b++)
             bytes[b] = (uint8_t)(cases[i].len >> (8 * b));
-        assert_int_equal(simclr__st_open_memory(bytes, sizeof(bytes), "h",
-                                                &err, &f),
-                         cases[i].status);
+        assert_int_equal(
+            simclr__st_open_memory(bytes, sizeof(bytes), "h", &err, &f),
+            cases[i].status);
         assert_non_null(strstr(err.msg, cases[i].message));
     }
     assert_int_equal(simclr__st_open_memory(bytes, 7, "h", &err, &f),
@@ -648,7 +645,8 @@ static void test_every_truncation(void **state)
     unlink(path);
 }
 
-/* ---- atomic replacement ------------------------------------------------------ */
+/* ---- atomic replacement
+ * ------------------------------------------------------ */
 
 static int allocations_left = -1;
 
@@ -678,8 +676,7 @@ static void failing_free(void *user, void *ptr)
     free(ptr);
 }
 
-static void assert_file_is(const char *path, const uint8_t *bytes,
-                           size_t size)
+static void assert_file_is(const char *path, const uint8_t *bytes, size_t size)
 {
     size_t got_size;
     uint8_t *got = read_file(path, &got_size);

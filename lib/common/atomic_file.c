@@ -81,8 +81,7 @@ static int sync_folder(const char *path)
     return rc;
 }
 
-simclr_status simclr__atomic_commit(simclr__atomic_file *af,
-                                    simclr__error *err)
+simclr_status simclr__atomic_commit(simclr__atomic_file *af, simclr__error *err)
 {
     simclr_status st = SIMCLR_OK;
     char why[128];
@@ -109,8 +108,8 @@ simclr_status simclr__atomic_commit(simclr__atomic_file *af,
     /* The new file is in place; a folder that cannot be synced (some file
      * systems refuse) only weakens durability after a crash. */
     if (sync_folder(af->path) != 0)
-        simclr__log(SIMCLR_LOG_WARN, "%s: cannot sync its folder: %s",
-                    af->path, strerror_r(errno, why, sizeof(why)));
+        simclr__log(SIMCLR_LOG_WARN, "%s: cannot sync its folder: %s", af->path,
+                    strerror_r(errno, why, sizeof(why)));
     return SIMCLR_OK;
 }
 

@@ -78,8 +78,7 @@ static simclr_status read_whole(const char *path, simclr__error *err,
                             strerror_r(errno, why, sizeof(why)));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return simclr__fail(err, SIMCLR_ERR_IO, "%s: not a regular file",
-                            path);
+        return simclr__fail(err, SIMCLR_ERR_IO, "%s: not a regular file", path);
     }
     if ((uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
@@ -92,8 +91,8 @@ static simclr_status read_whole(const char *path, simclr__error *err,
     if (!buf) {
         close(fd);
         return simclr__fail(err, SIMCLR_ERR_NOMEM,
-                            "%s: cannot allocate %lld bytes for the file",
-                            path, (long long)st.st_size);
+                            "%s: cannot allocate %lld bytes for the file", path,
+                            (long long)st.st_size);
     }
     while (done < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
@@ -101,10 +100,10 @@ static simclr_status read_whole(const char *path, simclr__error *err,
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            simclr_status s = simclr__fail(
-                err, SIMCLR_ERR_IO, "%s: cannot read: %s", path,
-                n < 0 ? strerror_r(errno, why, sizeof(why))
-                      : "the file shrank while it was read");
+            simclr_status s =
+                simclr__fail(err, SIMCLR_ERR_IO, "%s: cannot read: %s", path,
+                             n < 0 ? strerror_r(errno, why, sizeof(why))
+                                   : "the file shrank while it was read");
 
             simclr__free(buf);
             close(fd);
@@ -273,12 +272,11 @@ static simclr_status check_repeats(const char *source, const char *text,
         for (i = 1; i < n; i++)
             if (strcmp(names[i - 1], names[i]) == 0)
                 break;
-        st = simclr__fail(err, SIMCLR_ERR_CORRUPT,
-                          "%s: %s%s appears twice in the header", source,
-                          i < n && strcmp(names[i], "__metadata__") != 0
-                              ? "tensor "
-                              : "",
-                          i < n ? names[i] : "a name");
+        st = simclr__fail(
+            err, SIMCLR_ERR_CORRUPT, "%s: %s%s appears twice in the header",
+            source,
+            i < n && strcmp(names[i], "__metadata__") != 0 ? "tensor " : "",
+            i < n ? names[i] : "a name");
         goto done;
     }
 
@@ -289,13 +287,11 @@ static simclr_status check_repeats(const char *source, const char *text,
         if (json_object_is_type(value, json_type_object) &&
             (size_t)json_object_object_length(value) !=
                 members[i].inner_members) {
-            st = simclr__fail(err, SIMCLR_ERR_CORRUPT,
-                              "%s: %s%s: a key appears twice in its entry",
-                              source,
-                              strcmp(names[i], "__metadata__") != 0
-                                  ? "tensor "
-                                  : "",
-                              names[i]);
+            st = simclr__fail(
+                err, SIMCLR_ERR_CORRUPT,
+                "%s: %s%s: a key appears twice in its entry", source,
+                strcmp(names[i], "__metadata__") != 0 ? "tensor " : "",
+                names[i]);
             goto done;
         }
     }
@@ -315,8 +311,7 @@ done:
  * hold to UINT64_MAX, which is refused with it. */
 static bool get_u64(json_object *v, uint64_t *out)
 {
-    if (!json_object_is_type(v, json_type_int) ||
-        json_object_get_int64(v) < 0)
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
         return false;
     *out = json_object_get_uint64(v);
     return *out != UINT64_MAX;
@@ -355,10 +350,9 @@ static simclr_status parse_entry(const char *source, const char *name,
 
     /* dtype */
     if (!json_object_is_type(dtype, json_type_string))
-        return simclr__fail(err, SIMCLR_ERR_CORRUPT,
-                            "%s: tensor %s: %s", source, name,
-                            dtype ? "dtype is not a string"
-                                  : "dtype is missing");
+        return simclr__fail(
+            err, SIMCLR_ERR_CORRUPT, "%s: tensor %s: %s", source, name,
+            dtype ? "dtype is not a string" : "dtype is missing");
     s = json_object_get_string(dtype);
     for (i = 0; i < SIMCLR__ARRAY_SIZE(dtypes); i++)
         if (strcmp(s, dtypes[i].name) == 0 &&
@@ -373,10 +367,9 @@ static simclr_status parse_entry(const char *source, const char *name,
 
     /* shape */
     if (!json_object_is_type(shape, json_type_array))
-        return simclr__fail(err, SIMCLR_ERR_CORRUPT, "%s: tensor %s: %s",
-                            source, name,
-                            shape ? "shape is not an array"
-                                  : "shape is missing");
+        return simclr__fail(
+            err, SIMCLR_ERR_CORRUPT, "%s: tensor %s: %s", source, name,
+            shape ? "shape is not an array" : "shape is missing");
     ndim = json_object_array_length(shape);
     if (ndim > SIMCLR__ST_MAX_DIMS)
         return simclr__fail(err, SIMCLR_ERR_UNSUPPORTED,
@@ -439,8 +432,7 @@ static simclr_status parse_entry(const char *source, const char *name,
                             "%s: tensor %s: %llu bytes for %llu %s elements, "
                             "expected %llu",
                             source, name, (unsigned long long)(end - begin),
-                            (unsigned long long)elements,
-                            dtypes[t->dtype].name,
+                            (unsigned long long)elements, dtypes[t->dtype].name,
                             (unsigned long long)nbytes);
     t->data = data + begin;
     t->nbytes = (size_t)nbytes;
@@ -454,8 +446,7 @@ static simclr_status parse_metadata(simclr__st_file *f, json_object *meta,
 
     if (!json_object_is_type(meta, json_type_object))
         return simclr__fail(err, SIMCLR_ERR_CORRUPT,
-                            "%s: __metadata__ is not a JSON object",
-                            f->source);
+                            "%s: __metadata__ is not a JSON object", f->source);
     n = (size_t)json_object_object_length(meta);
     f->meta_keys = simclr__calloc(n + 1, sizeof(char *));
     f->meta_values = simclr__calloc(n + 1, sizeof(char *));
@@ -562,8 +553,8 @@ static simclr_status parse_header(const char *source, const char *text,
             break;
     if (i < len || !json_object_is_type(root, json_type_object)) {
         json_object_put(root);
-        return simclr__fail(err, SIMCLR_ERR_CORRUPT,
-                            "%s: the header is %s", source,
+        return simclr__fail(err, SIMCLR_ERR_CORRUPT, "%s: the header is %s",
+                            source,
                             i < len ? "followed by more than white space"
                                     : "not a JSON object");
     }
@@ -598,17 +589,16 @@ static simclr_status parse_file(simclr__st_file *f, simclr__error *err)
         return simclr__fail(err, SIMCLR_ERR_CORRUPT,
                             "%s: the header length %llu runs past the end of "
                             "the file (%zu bytes)",
-                            f->source, (unsigned long long)header_len,
-                            f->size);
+                            f->source, (unsigned long long)header_len, f->size);
     data = p + 8 + header_len;
     data_size = f->size - 8 - (size_t)header_len;
 
-    st = parse_header(f->source, (const char *)p + 8, (size_t)header_len,
-                      err, &root);
+    st = parse_header(f->source, (const char *)p + 8, (size_t)header_len, err,
+                      &root);
     if (st != SIMCLR_OK)
         return st;
-    st = check_repeats(f->source, (const char *)p + 8, (size_t)header_len,
-                       root, err);
+    st = check_repeats(f->source, (const char *)p + 8, (size_t)header_len, root,
+                       err);
     if (st != SIMCLR_OK)
         goto done;
 
@@ -787,8 +777,8 @@ const char *simclr__st_source(const simclr__st_file *f)
 }
 
 /* "[64, 3, 7, 7]" into @p buf. */
-static const char *format_shape(uint32_t ndim, const uint64_t *shape,
-                                char *buf, size_t cap)
+static const char *format_shape(uint32_t ndim, const uint64_t *shape, char *buf,
+                                size_t cap)
 {
     size_t used = 0;
     uint32_t i;
@@ -831,8 +821,7 @@ simclr_status simclr__st_read_f32(const simclr__st_file *f, const char *name,
         return simclr__fail(err, SIMCLR_ERR_SHAPE,
                             "%s: tensor %s has shape %s, expected %s",
                             f->source, name,
-                            format_shape(t->ndim, t->shape, have,
-                                         sizeof(have)),
+                            format_shape(t->ndim, t->shape, have, sizeof(have)),
                             format_shape(ndim, shape, want, sizeof(want)));
     if (!dst && t->nbytes > 0)
         return simclr__fail(err, SIMCLR_ERR_INVALID_ARGUMENT,
@@ -1061,8 +1050,7 @@ static json_object *build_header(const simclr__st_writer *w)
         /* put() owns what it is given, so each container goes into its
          * parent first and is filled afterwards. */
         ok = put(root, t->name, entry) &&
-             put(entry, "dtype",
-                 json_object_new_string(dtypes[t->dtype].name));
+             put(entry, "dtype", json_object_new_string(dtypes[t->dtype].name));
         if (ok) {
             shape = json_object_new_array();
             ok = put(entry, "shape", shape);
@@ -1104,8 +1092,8 @@ simclr_status simclr__st_write(const simclr__st_writer *w, const char *path,
 
     header = build_header(w);
     text = header ? json_object_to_json_string_ext(
-                        header, JSON_C_TO_STRING_PLAIN |
-                                    JSON_C_TO_STRING_NOSLASHESCAPE)
+                        header,
+                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                   : NULL;
     if (!text) {
         json_object_put(header);
