@@ -121,8 +121,8 @@ static simclr_status read_whole(const char *path, simclr__error *err,
 
 /*
  * The top-level members of a header json-c has accepted: where each key's
- * string token starts and ends, and how many members the objects inside
- * that member's value have in all.
+ * string token starts and ends, and how many members its value has when
+ * that value is an object (a tensor's entry or "__metadata__").
  */
 typedef struct member {
     size_t key_begin, key_end; /* the token, quotes included */
