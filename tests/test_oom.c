@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "simclr/simclr.h"
+#include "io/safetensors.h"
 
 /* Fail once this reaches zero; < 0: never. Atomic, because the loader's
  * worker threads allocate too. */
@@ -268,6 +269,47 @@ static simclr_status load_first_batch(void)
     return st;
 }
 
+/* A weights file: write it (atomically) in the IDX folder, read it back. */
+static simclr_status safetensors_write_read(void)
+{
+    static const float weight[6] = {1, 2, 3, 4, 5, 6};
+    static const int64_t count = 7;
+    static const uint64_t shape[2] = {2, 3};
+    simclr__st_writer *w;
+    simclr__st_file *f;
+    char path[96];
+    float back[6];
+    simclr_status st;
+
+    snprintf(path, sizeof(path), "%s/w.safetensors", idx_dir);
+    st = simclr__st_writer_create(&w);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr__st_add(w, "conv1.weight", SIMCLR__DTYPE_F32, 2, shape, weight);
+    if (st == SIMCLR_OK)
+        st = simclr__st_add(w, "bn1.num_batches_tracked", SIMCLR__DTYPE_I64, 0,
+                            NULL, &count);
+    if (st == SIMCLR_OK)
+        st = simclr__st_add_metadata(w, "format", "simclr-encoder");
+    if (st == SIMCLR_OK)
+        st = simclr__st_write(w, path, NULL);
+    simclr__st_writer_destroy(w);
+    if (st != SIMCLR_OK)
+        return st;
+
+    st = simclr__st_open(path, NULL, &f);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr__st_read_f32(f, "conv1.weight", 2, shape, back, NULL);
+    if (st == SIMCLR_OK &&
+        (back[5] != 6.0f ||
+         strcmp(simclr__st_metadata(f, "format"), "simclr-encoder") != 0))
+        fail_msg("safetensors: the file read back differs");
+    simclr__st_close(f);
+    unlink(path);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
@@ -281,6 +323,7 @@ static const struct {
     {"augment_pair", augment_pair},
     {"dataset_open_idx", open_idx_dataset},
     {"loader_first_batch", load_first_batch},
+    {"safetensors write and read", safetensors_write_read},
 };
 
 static void run_until_success(const char *name, scenario_fn run)
