@@ -17,5 +17,6 @@
 #include "simclr/image.h"
 #include "simclr/augment.h"
 #include "simclr/dataset.h"
+#include "simclr/loss.h"
 
 #endif /* SIMCLR_SIMCLR_H */
