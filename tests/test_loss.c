@@ -149,6 +149,36 @@ static void test_outputs_optional(void **state)
     free(z);
 }
 
+/* The same bits with one thread and with several. */
+static void test_thread_count_independent(void **state)
+{
+    size_t rows = 128, d = 64;
+    float *z = read_f32("z_64_64.f32", rows * d);
+    float *dz1 = malloc(rows * d * sizeof(float));
+    float *dz3 = malloc(rows * d * sizeof(float));
+    simclr_loss *loss = make_loss(0.1);
+    double v1, v3, a1, a3;
+
+    (void)state;
+    assert_true(dz1 && dz3);
+    assert_int_equal(simclr_set_num_threads(1), SIMCLR_OK);
+    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &v1, &a1,
+                                                  dz1),
+                     SIMCLR_OK);
+    assert_int_equal(simclr_set_num_threads(3), SIMCLR_OK);
+    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &v3, &a3,
+                                                  dz3),
+                     SIMCLR_OK);
+    assert_int_equal(simclr_set_num_threads(0), SIMCLR_OK);
+    assert_memory_equal(&v1, &v3, sizeof(v1));
+    assert_true(a1 == a3);
+    assert_memory_equal(dz1, dz3, rows * d * sizeof(float));
+    simclr_loss_destroy(loss);
+    free(dz3);
+    free(dz1);
+    free(z);
+}
+
 /* ---- collapsed batch -------------------------------------------------- */
 
 /* All rows equal: every similarity is 1 / tau, so each anchor's softmax
@@ -364,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_outputs_optional),
+        cmocka_unit_test(test_thread_count_independent),
         cmocka_unit_test(test_collapsed),
         cmocka_unit_test(test_blocks_sum_to_whole),
         cmocka_unit_test(test_bad_temperature),

@@ -104,9 +104,10 @@ SIMCLR_API const char *simclr_loss_error(const simclr_loss *loss);
 /**
  * @brief Value, gradient and contrastive accuracy of NT-Xent on one batch.
  *
- * Uses the library's thread budget (simclr_set_num_threads()). Scratch
- * memory of about `8 * rows * (rows + 2 * dim)` bytes is kept by the loss
- * and reused. One thread at a time per loss. Since 0.1.
+ * Uses the library's thread budget (simclr_set_num_threads()); the
+ * results are bit-identical for any thread count. Scratch memory of about
+ * `8 * rows * (rows + 2 * dim)` bytes is kept by the loss and reused. One
+ * thread at a time per loss. Since 0.1.
  *
  * @param loss     The loss. Not NULL.
  * @param z        Projections, float32 `(rows, dim)` row-major; rows `2i`

@@ -132,7 +132,8 @@ static simclr_status check_finite(simclr_loss *loss, const float *z,
     return SIMCLR_OK;
 }
 
-/* Grows the scratch to @p len doubles. */
+/* Grows the scratch to hold u, gu, the norms, the G block and the
+ * per-anchor losses and hits. */
 static simclr_status reserve(simclr_loss *loss, size_t rows_all, size_t dim,
                              size_t count)
 {
@@ -143,7 +144,8 @@ static simclr_status reserve(simclr_loss *loss, size_t rows_all, size_t dim,
         !simclr__mul_size(count, rows_all, &g_len) ||
         !simclr__mul_size(u_len, 2, &len) ||
         !simclr__add_size(len, g_len, &len) ||
-        !simclr__add_size(len, rows_all, &len))
+        !simclr__add_size(len, rows_all, &len) ||
+        !simclr__add_size(len, 2 * count, &len))
         return simclr__fail(&loss->err, SIMCLR_ERR_LIMIT,
                             "loss: scratch for %zu rows of dimension %zu "
                             "overflows the address space",
@@ -202,9 +204,10 @@ static double anchor(const double *u, size_t rows, size_t dim, double tau,
     size_t jmax = pos;
     double smax, rest = 0.0, lse, s_pos;
 
-    /* s_ij = <u_i, u_j> / tau, and the largest for log-sum-exp */
-    for (size_t j = 0; j < rows; j++) {
+    /* s_ij = <u_i, u_j> / tau, then the largest for log-sum-exp */
+    for (size_t j = 0; j < rows; j++)
         grow[j] = j == i ? 0.0 : dot(ui, u + j * dim, dim) / tau;
+    for (size_t j = 0; j < rows; j++) {
         if (j != i && grow[j] > grow[jmax])
             jmax = j;
     }
@@ -280,7 +283,7 @@ simclr_status simclr__loss_block(simclr_loss *loss, const float *z_all,
                                  size_t count, double *loss_sum,
                                  size_t *correct, float *dz_all)
 {
-    double *u, *gu, *norm, *g;
+    double *u, *gu, *norm, *g, *anchor_loss, *anchor_hit;
     double sum = 0.0;
     size_t hits = 0;
     simclr_status st;
@@ -303,18 +306,25 @@ simclr_status simclr__loss_block(simclr_loss *loss, const float *z_all,
     gu = u + rows_all * dim;      /* (rows_all, dim) */
     norm = gu + rows_all * dim;   /* (rows_all) */
     g = norm + rows_all;          /* (count, rows_all) */
+    anchor_loss = g + count * rows_all; /* (count) */
+    anchor_hit = anchor_loss + count;   /* (count) */
 
     normalize_rows(z_all, rows_all, dim, u, norm);
 
     /* each anchor: loss, hit, and its row of dL/ds */
-#pragma omp parallel for reduction(+ : sum, hits) \
-    num_threads(simclr__num_threads())
+#pragma omp parallel for num_threads(simclr__num_threads())
     for (size_t a = 0; a < count; a++) {
         int hit;
 
-        sum += anchor(u, rows_all, dim, loss->tau, offset + a,
-                      g + a * rows_all, &hit);
-        hits += (size_t)hit;
+        anchor_loss[a] = anchor(u, rows_all, dim, loss->tau, offset + a,
+                                g + a * rows_all, &hit);
+        anchor_hit[a] = hit;
+    }
+    /* summed in anchor order, so the value is the same for any number
+     * of threads and from run to run */
+    for (size_t a = 0; a < count; a++) {
+        sum += anchor_loss[a];
+        hits += anchor_hit[a] != 0.0;
     }
 
     if (dz_all)
