@@ -57,18 +57,27 @@ static simclr_loss *make_loss(double tau)
     return loss;
 }
 
-/* max |a - b| / max |b|: the error relative to the gradient's scale.
- * At d = 1 the normalisation makes the exact gradient zero and both sides
- * hold rounding noise near 1e-17, hence the floor on the scale. */
-static double grad_error(const float *a, const float *b, size_t n)
+/* The gradient's error, row by row: max |a - b| / max |b| within each row
+ * of @p dim values, the largest over the rows. Rows are compared on their
+ * own because a row's scale can be far from the others' (a zero row's
+ * gradient is divided by 1e-12). At d = 1 the normalisation makes the
+ * exact gradient zero and both sides hold rounding noise near 1e-17,
+ * hence the floor on the scale. */
+static double grad_error(const float *a, const float *b, size_t rows,
+                         size_t dim)
 {
-    double diff = 0.0, scale = 0.0;
+    double worst = 0.0;
 
-    for (size_t i = 0; i < n; i++) {
-        diff = fmax(diff, fabs((double)a[i] - b[i]));
-        scale = fmax(scale, fabs((double)b[i]));
+    for (size_t r = 0; r < rows; r++) {
+        double diff = 0.0, scale = 1e-9;
+
+        for (size_t k = r * dim; k < (r + 1) * dim; k++) {
+            diff = fmax(diff, fabs((double)a[k] - b[k]));
+            scale = fmax(scale, fabs((double)b[k]));
+        }
+        worst = fmax(worst, diff / scale);
     }
-    return diff / fmax(scale, 1e-9);
+    return worst;
 }
 
 /* ---- against PyTorch ------------------------------------------------- */
@@ -103,7 +112,7 @@ static void test_matches_pytorch(void **state)
                          SIMCLR_OK);
         verr = fabs(value - ref_value) /
                fmax(fabs(ref_value), VALUE_ATOL / VALUE_RTOL);
-        gerr = grad_error(dz, ref_dz, rows * d);
+        gerr = grad_error(dz, ref_dz, rows, d);
         if (verr > VALUE_RTOL || gerr > GRAD_RTOL || acc != ref_acc)
             fail_msg("N=%zu d=%zu tau=%g: value %.17g vs %.17g (rel %.3g), "
                      "grad rel %.3g, accuracy %g vs %g",
@@ -177,6 +186,53 @@ static void test_thread_count_independent(void **state)
     free(dz3);
     free(dz1);
     free(z);
+}
+
+/* dz against central differences of the value, on small random batches
+ * including tau = 0.05, where the similarities are steep. */
+static void test_finite_differences(void **state)
+{
+    static const double taus[] = {0.05, 0.5, 2.0};
+    enum { ROWS = 6, DIM = 5 };
+    float z[ROWS * DIM], dz[ROWS * DIM];
+    uint32_t seed = 12345;
+
+    (void)state;
+    for (size_t t = 0; t < 3; t++) {
+        simclr_loss *loss = make_loss(taus[t]);
+        double diff = 0.0, scale = 0.0;
+
+        for (size_t i = 0; i < ROWS * DIM; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            z[i] = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+        }
+        assert_int_equal(simclr_loss_forward_backward(loss, z, ROWS, DIM,
+                                                      NULL, NULL, dz),
+                         SIMCLR_OK);
+        for (size_t i = 0; i < ROWS * DIM; i++) {
+            float keep = z[i], hi = keep + 1e-3f, lo = keep - 1e-3f;
+            double vhi, vlo, fd;
+
+            z[i] = hi;
+            assert_int_equal(simclr_loss_forward_backward(
+                                 loss, z, ROWS, DIM, &vhi, NULL, NULL),
+                             SIMCLR_OK);
+            z[i] = lo;
+            assert_int_equal(simclr_loss_forward_backward(
+                                 loss, z, ROWS, DIM, &vlo, NULL, NULL),
+                             SIMCLR_OK);
+            z[i] = keep;
+            /* the step actually taken, after rounding to float */
+            fd = (vhi - vlo) / ((double)hi - (double)lo);
+            diff = fmax(diff, fabs(fd - dz[i]));
+            scale = fmax(scale, fabs(fd));
+        }
+        print_message("tau %g: fd rel %.3g\n", taus[t], diff / scale);
+        if (diff > 1e-4 * scale)
+            fail_msg("tau %g: finite differences differ by %.3g of %.3g",
+                     taus[t], diff, scale);
+        simclr_loss_destroy(loss);
+    }
 }
 
 /* ---- collapsed batch -------------------------------------------------- */
@@ -395,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_outputs_optional),
         cmocka_unit_test(test_thread_count_independent),
+        cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_collapsed),
         cmocka_unit_test(test_blocks_sum_to_whole),
         cmocka_unit_test(test_bad_temperature),

@@ -48,20 +48,25 @@ def nt_xent(z, tau):
     return value, accuracy.item()
 
 
-def case(n, d, taus):
+def case(n, d, taus, zero_row=None):
     # rows of different lengths, so the normalisation matters
     z = rng.standard_normal((2 * n, d)) * rng.uniform(0.2, 3.0, (2 * n, 1))
     # make the two views of an image related, as after training
     z[1::2] += 0.8 * z[0::2]
-    z = z.astype(np.float32)
     zname = f"z_{n}_{d}.f32"
+    if zero_row is not None:
+        # a zero row stays zero after normalize, and its gradient is
+        # divided by the eps 1e-12 instead of its norm
+        z[zero_row] = 0.0
+        zname = f"z_{n}_{d}_zero{zero_row}.f32"
+    z = z.astype(np.float32)
     z.tofile(os.path.join(out_dir, zname))
     for tau in taus:
         zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
         value, accuracy = nt_xent(zt, tau)
         value.backward()
         dz = zt.grad.numpy().astype(np.float32)
-        dzname = f"dz_{n}_{d}_{tau}.f32"
+        dzname = "d" + zname.replace(".f32", f"_{tau}.f32")
         dz.tofile(os.path.join(out_dir, dzname))
         lines.append(f"loss {n} {d} {tau} {zname} {dzname} "
                      f"{value.item()!r} {accuracy!r}")
@@ -73,6 +78,7 @@ for n in (2, 3, 8):
         case(n, d, taus)
 for d in (1, 16, 64):
     case(64, d, taus)
+case(3, 16, [0.1, 0.5], zero_row=3)
 
 with open(os.path.join(out_dir, "cases.txt"), "w") as f:
     f.write("\n".join(lines) + "\n")
