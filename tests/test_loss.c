@@ -107,9 +107,9 @@ static void test_matches_pytorch(void **state)
         assert_non_null(dz);
         loss = make_loss(tau);
 
-        assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d,
-                                                      &value, &acc, dz),
-                         SIMCLR_OK);
+        assert_int_equal(
+            simclr_loss_forward_backward(loss, z, rows, d, &value, &acc, dz),
+            SIMCLR_OK);
         verr = fabs(value - ref_value) /
                fmax(fabs(ref_value), VALUE_ATOL / VALUE_RTOL);
         gerr = grad_error(dz, ref_dz, rows, d);
@@ -143,16 +143,16 @@ static void test_outputs_optional(void **state)
 
     (void)state;
     assert_non_null(dz);
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &full,
-                                                  &acc, dz),
-                     SIMCLR_OK);
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &alone,
-                                                  NULL, NULL),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, &full, &acc, dz),
+        SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, &alone, NULL, NULL),
+        SIMCLR_OK);
     assert_true(full == alone);
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, NULL,
-                                                  NULL, NULL),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, NULL, NULL, NULL),
+        SIMCLR_OK);
     simclr_loss_destroy(loss);
     free(dz);
     free(z);
@@ -171,13 +171,13 @@ static void test_thread_count_independent(void **state)
     (void)state;
     assert_true(dz1 && dz3);
     assert_int_equal(simclr_set_num_threads(1), SIMCLR_OK);
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &v1, &a1,
-                                                  dz1),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, &v1, &a1, dz1),
+        SIMCLR_OK);
     assert_int_equal(simclr_set_num_threads(3), SIMCLR_OK);
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &v3, &a3,
-                                                  dz3),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, &v3, &a3, dz3),
+        SIMCLR_OK);
     assert_int_equal(simclr_set_num_threads(0), SIMCLR_OK);
     assert_memory_equal(&v1, &v3, sizeof(v1));
     assert_true(a1 == a3);
@@ -206,20 +206,20 @@ static void test_finite_differences(void **state)
             seed = seed * 1664525u + 1013904223u;
             z[i] = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
         }
-        assert_int_equal(simclr_loss_forward_backward(loss, z, ROWS, DIM,
-                                                      NULL, NULL, dz),
-                         SIMCLR_OK);
+        assert_int_equal(
+            simclr_loss_forward_backward(loss, z, ROWS, DIM, NULL, NULL, dz),
+            SIMCLR_OK);
         for (size_t i = 0; i < ROWS * DIM; i++) {
             float keep = z[i], hi = keep + 1e-3f, lo = keep - 1e-3f;
             double vhi, vlo, fd;
 
             z[i] = hi;
-            assert_int_equal(simclr_loss_forward_backward(
-                                 loss, z, ROWS, DIM, &vhi, NULL, NULL),
+            assert_int_equal(simclr_loss_forward_backward(loss, z, ROWS, DIM,
+                                                          &vhi, NULL, NULL),
                              SIMCLR_OK);
             z[i] = lo;
-            assert_int_equal(simclr_loss_forward_backward(
-                                 loss, z, ROWS, DIM, &vlo, NULL, NULL),
+            assert_int_equal(simclr_loss_forward_backward(loss, z, ROWS, DIM,
+                                                          &vlo, NULL, NULL),
                              SIMCLR_OK);
             z[i] = keep;
             /* the step actually taken, after rounding to float */
@@ -261,8 +261,8 @@ static void test_collapsed(void **state)
                                                           &value, &acc, dz),
                              SIMCLR_OK);
             if (fabs(value - expect) > 1e-6 * expect)
-                fail_msg("N=%zu tau=%g: %.17g, expected ln(%zu) = %.17g",
-                         ns[a], taus[t], value, rows - 1, expect);
+                fail_msg("N=%zu tau=%g: %.17g, expected ln(%zu) = %.17g", ns[a],
+                         taus[t], value, rows - 1, expect);
             /* every positive ties with every negative: no hit */
             assert_true(acc == 0.0);
             /* the gradient is along z, which normalisation removes */
@@ -293,9 +293,9 @@ static void test_blocks_sum_to_whole(void **state)
 
     (void)state;
     assert_true(dz && part && sum);
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &value,
-                                                  &acc, dz),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, &value, &acc, dz),
+        SIMCLR_OK);
     for (size_t b = 0; b + 1 < SIMCLR__ARRAY_SIZE(cuts); b++) {
         assert_int_equal(simclr__loss_block(loss, z, rows, d, cuts[b],
                                             cuts[b + 1] - cuts[b], &block_sum,
@@ -312,12 +312,12 @@ static void test_blocks_sum_to_whole(void **state)
         assert_true(fabs(sum[i] - dz[i]) <= 1e-6 * fabs(dz[i]) + 1e-9);
 
     /* a block must lie inside the batch */
-    assert_int_equal(simclr__loss_block(loss, z, rows, d, 100, 29, NULL, NULL,
-                                        NULL),
-                     SIMCLR_ERR_SHAPE);
-    assert_int_equal(simclr__loss_block(loss, z, rows, d, 0, 0, NULL, NULL,
-                                        NULL),
-                     SIMCLR_ERR_SHAPE);
+    assert_int_equal(
+        simclr__loss_block(loss, z, rows, d, 100, 29, NULL, NULL, NULL),
+        SIMCLR_ERR_SHAPE);
+    assert_int_equal(
+        simclr__loss_block(loss, z, rows, d, 0, 0, NULL, NULL, NULL),
+        SIMCLR_ERR_SHAPE);
     simclr_loss_destroy(loss);
     free(sum);
     free(part);
@@ -368,30 +368,30 @@ static void test_bad_shapes(void **state)
         z[i] = (float)((i * 7) % 5) - 2.0f;
 
     /* N = 1: the only other row is the positive */
-    assert_int_equal(simclr_loss_forward_backward(loss, z, 2, 4, &value,
-                                                  NULL, NULL),
-                     SIMCLR_ERR_SHAPE);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, 2, 4, &value, NULL, NULL),
+        SIMCLR_ERR_SHAPE);
     assert_non_null(strstr(simclr_loss_error(loss), "at least 2 images"));
     /* odd row count */
-    assert_int_equal(simclr_loss_forward_backward(loss, z, 5, 4, &value,
-                                                  NULL, NULL),
-                     SIMCLR_ERR_SHAPE);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, 5, 4, &value, NULL, NULL),
+        SIMCLR_ERR_SHAPE);
     assert_non_null(strstr(simclr_loss_error(loss), "even"));
-    assert_int_equal(simclr_loss_forward_backward(loss, z, 6, 0, &value,
-                                                  NULL, NULL),
-                     SIMCLR_ERR_SHAPE);
-    assert_int_equal(simclr_loss_forward_backward(loss, NULL, 6, 4, &value,
-                                                  NULL, NULL),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(simclr_loss_forward_backward(NULL, z, 6, 4, &value,
-                                                  NULL, NULL),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, 6, 0, &value, NULL, NULL),
+        SIMCLR_ERR_SHAPE);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, NULL, 6, 4, &value, NULL, NULL),
+        SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(
+        simclr_loss_forward_backward(NULL, z, 6, 4, &value, NULL, NULL),
+        SIMCLR_ERR_INVALID_ARGUMENT);
     assert_true(value == 42.0);
 
     /* N = 3, a short last batch, works */
-    assert_int_equal(simclr_loss_forward_backward(loss, z, 6, 4, &value,
-                                                  NULL, NULL),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, 6, 4, &value, NULL, NULL),
+        SIMCLR_OK);
     assert_true(isfinite(value) && value > 0.0);
     simclr_loss_destroy(loss);
 }
@@ -410,9 +410,9 @@ static void test_non_finite(void **state)
             dz[i] = 7.0f;
         }
         z[5 * 3 + 1] = bad[k];
-        assert_int_equal(simclr_loss_forward_backward(loss, z, 8, 3, &value,
-                                                      NULL, dz),
-                         SIMCLR_ERR_NUMERIC);
+        assert_int_equal(
+            simclr_loss_forward_backward(loss, z, 8, 3, &value, NULL, dz),
+            SIMCLR_ERR_NUMERIC);
         assert_non_null(strstr(simclr_loss_error(loss), "row 5"));
         assert_non_null(strstr(simclr_last_error(), "row 5"));
         assert_true(value == 42.0);
@@ -433,9 +433,9 @@ static void test_small_temperature_finite(void **state)
     double value, acc;
 
     (void)state;
-    assert_int_equal(simclr_loss_forward_backward(loss, z, rows, d, &value,
-                                                  &acc, dz),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_loss_forward_backward(loss, z, rows, d, &value, &acc, dz),
+        SIMCLR_OK);
     /* each anchor: its positive at s = 1000, negatives at 0 or -1000 */
     assert_true(isfinite(value));
     assert_true(value >= 0.0 && value < 1e-6);

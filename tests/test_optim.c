@@ -103,8 +103,7 @@ static void free_params(ref_param *ps, size_t n)
 }
 
 /* max |a - b| over max(max |b|, floor) */
-static double rel_error(const float *a, const double *b, size_t n,
-                        double floor)
+static double rel_error(const float *a, const double *b, size_t n, double floor)
 {
     double diff = 0.0, scale = floor;
 
@@ -142,12 +141,11 @@ static void run_case(const char *line, ref_param *ps, size_t n_params,
 
     if (sscanf(line, "case %63s %15s", name, kind) != 2)
         fail_msg("bad line: %s", line);
-    assert_int_equal(simclr_optim_config_init(&cfg, kind_of(kind)),
-                     SIMCLR_OK);
+    assert_int_equal(simclr_optim_config_init(&cfg, kind_of(kind)), SIMCLR_OK);
     if (sscanf(line, "case %*s %*s %lf %d %lf %lf %lf %lf %lf %d%n",
                &cfg.momentum, &nesterov, &cfg.weight_decay,
-               &cfg.trust_coefficient, &cfg.beta1, &cfg.beta2, &cfg.eps,
-               &steps, &used) != 8)
+               &cfg.trust_coefficient, &cfg.beta1, &cfg.beta2, &cfg.eps, &steps,
+               &used) != 8)
         fail_msg("bad line: %s", line);
     cfg.nesterov = nesterov;
     assert_true(steps == REF_STEPS);
@@ -223,8 +221,8 @@ static void run_case(const char *line, ref_param *ps, size_t n_params,
             assert_int_equal(simclr_optim_state(opt, i, s, &state, &n),
                              SIMCLR_OK);
             assert_int_equal(n, count);
-            serr = fmax(serr, rel_error(state, ref_state + s * count, count,
-                                        1e-30));
+            serr = fmax(serr,
+                        rel_error(state, ref_state + s * count, count, 1e-30));
         }
         if (verr > VALUE_RTOL || uerr > UPDATE_RTOL || serr > VALUE_RTOL)
             fail_msg("%s, %s: value rel %.3g, update rel %.3g, state rel "
@@ -275,8 +273,8 @@ static void test_matches_reference(void **state)
 
 /* ---- bad input ---------------------------------------------------------- */
 
-static simclr_optim *make(simclr_optim_kind kind, float *w, float *g,
-                          float *b, float *gb)
+static simclr_optim *make(simclr_optim_kind kind, float *w, float *g, float *b,
+                          float *gb)
 {
     simclr_optim_config cfg;
     simclr_optim *opt;
@@ -310,8 +308,7 @@ static void test_non_finite_gradient(void **state)
         assert_int_equal(simclr_optim_step(opt, 0.1), SIMCLR_OK);
         memcpy(w0, w, sizeof(w));
         memcpy(b0, b, sizeof(b));
-        assert_int_equal(simclr_optim_state(opt, 0, 0, &st, NULL),
-                         SIMCLR_OK);
+        assert_int_equal(simclr_optim_state(opt, 0, 0, &st, NULL), SIMCLR_OK);
         float st0 = st[0];
 
         gb[1] = k == 1 ? INFINITY : NAN;
@@ -341,19 +338,31 @@ static void test_bad_arguments(void **state)
 
     /* each field out of range is named */
     {
-        static const char *fields[] = {"momentum", "weight_decay",
-                                       "trust_coefficient", "beta1",
-                                       "beta2", "eps"};
+        static const char *fields[] = {
+            "momentum", "weight_decay", "trust_coefficient",
+            "beta1",    "beta2",        "eps"};
 
         for (size_t i = 0; i < 6; i++) {
             simclr_optim_config_init(&cfg, SIMCLR_OPTIM_LARS);
             switch (i) {
-            case 0: cfg.momentum = 1.0; break;
-            case 1: cfg.weight_decay = NAN; break;
-            case 2: cfg.trust_coefficient = 0.0; break;
-            case 3: cfg.beta1 = -0.1; break;
-            case 4: cfg.beta2 = 1.0; break;
-            default: cfg.eps = 0.0; break;
+            case 0:
+                cfg.momentum = 1.0;
+                break;
+            case 1:
+                cfg.weight_decay = NAN;
+                break;
+            case 2:
+                cfg.trust_coefficient = 0.0;
+                break;
+            case 3:
+                cfg.beta1 = -0.1;
+                break;
+            case 4:
+                cfg.beta2 = 1.0;
+                break;
+            default:
+                cfg.eps = 0.0;
+                break;
             }
             assert_int_equal(simclr_optim_create(&cfg, &opt),
                              SIMCLR_ERR_INVALID_ARGUMENT);
@@ -379,16 +388,13 @@ static void test_bad_arguments(void **state)
     assert_int_equal(simclr_optim_add_param(opt, "w", w, g, 4, 6),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_optim_add_param(opt, "w", w, g, 4, 0), SIMCLR_OK);
-    assert_int_equal(simclr_optim_add_param(opt, "b", b, gb, 2, 1),
-                     SIMCLR_OK);
+    assert_int_equal(simclr_optim_add_param(opt, "b", b, gb, 2, 1), SIMCLR_OK);
     assert_int_equal(simclr_optim_param_count(opt), 2);
     assert_int_equal(simclr_optim_state_count(opt), 2);
 
     /* learning rate */
-    assert_int_equal(simclr_optim_step(opt, -0.1),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(simclr_optim_step(opt, NAN),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(simclr_optim_step(opt, -0.1), SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(simclr_optim_step(opt, NAN), SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_optim_step(opt, INFINITY),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_optim_step_count(opt), 0);
@@ -404,8 +410,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(simclr_optim_step_count(opt), 7);
     simclr_optim_destroy(opt);
     simclr_optim_destroy(NULL);
-    assert_int_equal(simclr_optim_step(NULL, 0.1),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(simclr_optim_step(NULL, 0.1), SIMCLR_ERR_INVALID_ARGUMENT);
 }
 
 /* Restoring the state and step count of a checkpoint continues exactly. */
@@ -427,8 +432,7 @@ static void test_state_restore(void **state)
             float *src, *dst;
             size_t n;
 
-            assert_int_equal(simclr_optim_state(a, p, s, &src, &n),
-                             SIMCLR_OK);
+            assert_int_equal(simclr_optim_state(a, p, s, &src, &n), SIMCLR_OK);
             assert_int_equal(simclr_optim_state(b, p, s, &dst, NULL),
                              SIMCLR_OK);
             memcpy(dst, src, n * sizeof(float));
@@ -456,14 +460,13 @@ static void test_schedule_matches_reference(void **state)
         double base, peak, expect, got;
         unsigned long long a, b, c, d, e;
 
-        if (sscanf(line, "scale %15s %lf %llu %lf", rule, &base, &a,
-                   &expect) == 4) {
-            assert_int_equal(
-                simclr_lr_scaled(strcmp(rule, "sqrt") == 0
-                                     ? SIMCLR_LR_SCALING_SQRT
-                                     : SIMCLR_LR_SCALING_LINEAR,
-                                 base, a, &got),
-                SIMCLR_OK);
+        if (sscanf(line, "scale %15s %lf %llu %lf", rule, &base, &a, &expect) ==
+            4) {
+            assert_int_equal(simclr_lr_scaled(strcmp(rule, "sqrt") == 0
+                                                  ? SIMCLR_LR_SCALING_SQRT
+                                                  : SIMCLR_LR_SCALING_LINEAR,
+                                              base, a, &got),
+                             SIMCLR_OK);
             if (fabs(got - expect) > 1e-15 * expect)
                 fail_msg("%s: %.17g", line, got);
             scales++;
@@ -476,8 +479,8 @@ static void test_schedule_matches_reference(void **state)
             if (total != e)
                 fail_msg("%s: %llu", line, (unsigned long long)total);
             totals++;
-        } else if (sscanf(line, "lr %lf %llu %llu %llu %lf", &peak, &a, &b,
-                          &c, &expect) == 5) {
+        } else if (sscanf(line, "lr %lf %llu %llu %llu %lf", &peak, &a, &b, &c,
+                          &expect) == 5) {
             assert_int_equal(simclr_lr_warmup_cosine(peak, a, b, c, &got),
                              SIMCLR_OK);
             if (fabs(got - expect) > 1e-12 * peak)

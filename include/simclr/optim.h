@@ -161,10 +161,8 @@ SIMCLR_API const char *simclr_optim_error(const simclr_optim *opt);
  *         size overflows; SIMCLR_ERR_NOMEM (the optimizer is unchanged).
  */
 SIMCLR_API simclr_status simclr_optim_add_param(simclr_optim *opt,
-                                                const char *name,
-                                                float *value,
-                                                const float *grad,
-                                                size_t count,
+                                                const char *name, float *value,
+                                                const float *grad, size_t count,
                                                 unsigned flags);
 
 /**
@@ -200,8 +198,8 @@ SIMCLR_API size_t simclr_optim_state_count(const simclr_optim *opt);
  *         index out of range.
  */
 SIMCLR_API simclr_status simclr_optim_state(simclr_optim *opt, size_t param,
-                                           size_t which, float **buf,
-                                           size_t *count);
+                                            size_t which, float **buf,
+                                            size_t *count);
 
 /**
  * @brief Number of steps taken so far (AdamW's bias correction uses it).
@@ -251,9 +249,8 @@ SIMCLR_API simclr_status simclr_optim_step(simclr_optim *opt, double lr);
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL @p out, an
  *         unknown rule, a bad base or a zero batch size.
  */
-SIMCLR_API simclr_status simclr_lr_scaled(simclr_lr_scaling rule,
-                                          double base, uint64_t batch_size,
-                                          double *out);
+SIMCLR_API simclr_status simclr_lr_scaled(simclr_lr_scaling rule, double base,
+                                          uint64_t batch_size, double *out);
 
 /**
  * @brief Total steps of a run: epochs times steps per epoch.
@@ -274,8 +271,8 @@ SIMCLR_API simclr_status simclr_lr_scaled(simclr_lr_scaling rule,
  */
 SIMCLR_API simclr_status simclr_lr_total_steps(uint64_t examples,
                                                uint64_t batch_size,
-                                               uint64_t epochs,
-                                               int drop_last, uint64_t *out);
+                                               uint64_t epochs, int drop_last,
+                                               uint64_t *out);
 
 /**
  * @brief The learning rate at a step: linear warm-up, then cosine decay.

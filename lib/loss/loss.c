@@ -91,8 +91,8 @@ const char *simclr_loss_error(const simclr_loss *loss)
 
 /* ---- checks ------------------------------------------------------------ */
 
-static simclr_status check_shape(simclr_loss *loss, size_t rows_all,
-                                 size_t dim, size_t offset, size_t count)
+static simclr_status check_shape(simclr_loss *loss, size_t rows_all, size_t dim,
+                                 size_t offset, size_t count)
 {
     if (rows_all % 2 != 0)
         return simclr__fail(&loss->err, SIMCLR_ERR_SHAPE,
@@ -166,8 +166,8 @@ static simclr_status reserve(simclr_loss *loss, size_t rows_all, size_t dim,
 /* ---- the kernel --------------------------------------------------------- */
 
 /* u (rows, dim) = z / max(||z||, eps); norm (rows) keeps the divisor. */
-static void normalize_rows(const float *z, size_t rows, size_t dim,
-                           double *u, double *norm)
+static void normalize_rows(const float *z, size_t rows, size_t dim, double *u,
+                           double *norm)
 {
 #pragma omp parallel for num_threads(simclr__num_threads())
     for (size_t r = 0; r < rows; r++) {
@@ -302,10 +302,10 @@ simclr_status simclr__loss_block(simclr_loss *loss, const float *z_all,
     if (st != SIMCLR_OK)
         return st;
 
-    u = loss->scratch;            /* (rows_all, dim) */
-    gu = u + rows_all * dim;      /* (rows_all, dim) */
-    norm = gu + rows_all * dim;   /* (rows_all) */
-    g = norm + rows_all;          /* (count, rows_all) */
+    u = loss->scratch;                  /* (rows_all, dim) */
+    gu = u + rows_all * dim;            /* (rows_all, dim) */
+    norm = gu + rows_all * dim;         /* (rows_all) */
+    g = norm + rows_all;                /* (count, rows_all) */
     anchor_loss = g + count * rows_all; /* (count) */
     anchor_hit = anchor_loss + count;   /* (count) */
 

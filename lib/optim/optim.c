@@ -19,7 +19,7 @@ typedef struct param {
     const float *grad; /* (count), caller's */
     size_t count;
     unsigned flags;
-    float *state;      /* (states, count): momentum, or Adam m then v */
+    float *state; /* (states, count): momentum, or Adam m then v */
 } param;
 
 struct simclr_optim {
@@ -146,7 +146,9 @@ simclr_status simclr_optim_add_param(simclr_optim *opt, const char *name,
         return simclr__fail(&opt->err, SIMCLR_ERR_INVALID_ARGUMENT,
                             "optim: parameter %s: %s is NULL",
                             name ? name : "(unnamed)",
-                            !name ? "name" : !value ? "value" : "grad");
+                            !name    ? "name"
+                            : !value ? "value"
+                                     : "grad");
     if (count == 0 || (flags & ~SIMCLR_PARAM_NO_DECAY) != 0)
         return simclr__fail(&opt->err, SIMCLR_ERR_INVALID_ARGUMENT,
                             "optim: parameter %s: %s", name,
@@ -159,8 +161,8 @@ simclr_status simclr_optim_add_param(simclr_optim *opt, const char *name,
 
     p.name = simclr__strdup(name);
     p.state = simclr__calloc(state_len, sizeof(float));
-    grown = simclr__realloc_array(opt->params, opt->n_params + 1,
-                                  sizeof(param));
+    grown =
+        simclr__realloc_array(opt->params, opt->n_params + 1, sizeof(param));
     if (grown)
         opt->params = grown;
     if (!p.name || !p.state || !grown) {
@@ -189,8 +191,8 @@ size_t simclr_optim_state_count(const simclr_optim *opt)
     return opt ? opt->states : 0;
 }
 
-simclr_status simclr_optim_state(simclr_optim *opt, size_t index,
-                                 size_t which, float **buf, size_t *count)
+simclr_status simclr_optim_state(simclr_optim *opt, size_t index, size_t which,
+                                 float **buf, size_t *count)
 {
     if (!opt)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
@@ -232,7 +234,7 @@ static void sgd_update(const param *p, double lr, double mu, double wd,
     float *w = p->value, *b = p->state;
     const float *g = p->grad;
 
-#pragma omp parallel for if (p->count >= PARALLEL_MIN) \
+#pragma omp parallel for if (p->count >= PARALLEL_MIN)                         \
     num_threads(simclr__num_threads())
     for (size_t k = 0; k < p->count; k++) {
         double gk = g[k] + wd * w[k];
@@ -263,13 +265,13 @@ static double lars_ratio(const param *p, double wd, double eta)
 }
 
 /* v = mu v + lr ratio g'; w -= (nesterov ? mu v + lr ratio g' : v) */
-static void lars_update(const param *p, double scaled_lr, double mu,
-                        double wd, int nesterov)
+static void lars_update(const param *p, double scaled_lr, double mu, double wd,
+                        int nesterov)
 {
     float *w = p->value, *v = p->state;
     const float *g = p->grad;
 
-#pragma omp parallel for if (p->count >= PARALLEL_MIN) \
+#pragma omp parallel for if (p->count >= PARALLEL_MIN)                         \
     num_threads(simclr__num_threads())
     for (size_t k = 0; k < p->count; k++) {
         double gk = scaled_lr * (g[k] + wd * w[k]);
@@ -291,7 +293,7 @@ static void adamw_update(const param *p, const simclr_optim_config *cfg,
     double bc2_sqrt = sqrt(1.0 - pow(b2, (double)t));
     double decay = 1.0 - lr * wd;
 
-#pragma omp parallel for if (p->count >= PARALLEL_MIN) \
+#pragma omp parallel for if (p->count >= PARALLEL_MIN)                         \
     num_threads(simclr__num_threads())
     for (size_t k = 0; k < p->count; k++) {
         double wk = w[k] * decay;
@@ -300,8 +302,7 @@ static void adamw_update(const param *p, const simclr_optim_config *cfg,
 
         m[k] = (float)mk;
         v[k] = (float)vk;
-        w[k] = (float)(wk - step_size * mk / (sqrt(vk) / bc2_sqrt +
-                                              cfg->eps));
+        w[k] = (float)(wk - step_size * mk / (sqrt(vk) / bc2_sqrt + cfg->eps));
     }
 }
 

@@ -42,8 +42,7 @@ simclr_status simclr_lr_total_steps(uint64_t examples, uint64_t batch_size,
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "lr: out is NULL");
     if (examples == 0 || batch_size == 0 || epochs == 0)
-        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "lr: %s is 0",
+        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT, "lr: %s is 0",
                             examples == 0     ? "the example count"
                             : batch_size == 0 ? "the batch size"
                                               : "the epoch count");
@@ -78,8 +77,7 @@ simclr_status simclr_lr_warmup_cosine(double peak, uint64_t warmup_steps,
     if (!(peak >= 0.0 && isfinite(peak)))
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "lr: peak rate %g is not finite and >= 0", peak);
-    if (total_steps == 0 || warmup_steps > total_steps ||
-        step >= total_steps)
+    if (total_steps == 0 || warmup_steps > total_steps || step >= total_steps)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "lr: step %llu with %llu warm-up steps of %llu "
                             "(need warm-up <= total and step < total)",
@@ -93,8 +91,8 @@ simclr_status simclr_lr_warmup_cosine(double peak, uint64_t warmup_steps,
         return SIMCLR_OK;
     }
     /* cosine from peak at W down to 0 at T */
-    progress = (double)(step - warmup_steps) /
-               (double)(total_steps - warmup_steps);
+    progress =
+        (double)(step - warmup_steps) / (double)(total_steps - warmup_steps);
     *out = peak * 0.5 * (1.0 + cos(M_PI * progress));
     return SIMCLR_OK;
 }
