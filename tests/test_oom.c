@@ -172,6 +172,46 @@ static simclr_status augment_pair(void)
     return st;
 }
 
+/* A loss, then one call that allocates its scratch. */
+static simclr_status loss_forward_backward(void)
+{
+    static float z[8 * 5], dz[8 * 5];
+    simclr_loss *loss;
+    simclr_status st;
+    double value;
+
+    for (size_t i = 0; i < 8 * 5; i++)
+        z[i] = (float)((i * 7) % 11) - 5.0f;
+    st = simclr_loss_create(NULL, &loss);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_loss_forward_backward(loss, z, 8, 5, &value, NULL, dz);
+    simclr_loss_destroy(loss);
+    return st;
+}
+
+/* An AdamW optimizer with two parameters, and one step. */
+static simclr_status optim_step(void)
+{
+    static float w[6], g[6] = {1, 2, 3, 4, 5, 6}, b[2], gb[2] = {1, 1};
+    simclr_optim_config cfg;
+    simclr_optim *opt;
+    simclr_status st;
+
+    simclr_optim_config_init(&cfg, SIMCLR_OPTIM_ADAMW);
+    st = simclr_optim_create(&cfg, &opt);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_optim_add_param(opt, "fc.weight", w, g, 6, 0);
+    if (st == SIMCLR_OK)
+        st = simclr_optim_add_param(opt, "fc.bias", b, gb, 2,
+                                    SIMCLR_PARAM_NO_DECAY);
+    if (st == SIMCLR_OK)
+        st = simclr_optim_step(opt, 0.1);
+    simclr_optim_destroy(opt);
+    return st;
+}
+
 /* A small IDX dataset (images and labels side by side), written once. */
 static char idx_dir[] = "/tmp/simclr-oom-XXXXXX";
 static char idx_images[64];
@@ -321,6 +361,12 @@ static const struct {
     {"image_decode_memory jpeg cmyk", decode_jpeg_cmyk},
     {"augmenter_create", make_augmenter},
     {"augment_pair", augment_pair},
+    /* The loss starts OpenMP's worker pool. It runs before the loader so
+     * that the pool does not take over the thread stacks glibc caches
+     * after the loader's workers end: valgrind would then report their
+     * thread-local blocks as possibly lost. */
+    {"loss_forward_backward", loss_forward_backward},
+    {"optim_step", optim_step},
     {"dataset_open_idx", open_idx_dataset},
     {"loader_first_batch", load_first_batch},
     {"safetensors write and read", safetensors_write_read},

@@ -17,5 +17,7 @@
 #include "simclr/image.h"
 #include "simclr/augment.h"
 #include "simclr/dataset.h"
+#include "simclr/loss.h"
+#include "simclr/optim.h"
 
 #endif /* SIMCLR_SIMCLR_H */
