@@ -30,7 +30,8 @@ def save(path, tensors, metadata=None):
     blobs = []
     offset = 0
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
+        # np.ascontiguousarray would turn a scalar into shape [1].
+        array = np.asarray(array, order="C")
         dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" \
             else array.dtype
         if dtype not in NAMES:

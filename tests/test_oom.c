@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "simclr/simclr.h"
+#include "io/safetensors.h"
 
 /* Fail once this reaches zero; < 0: never. Atomic, because the loader's
  * worker threads allocate too. */
@@ -171,6 +172,46 @@ static simclr_status augment_pair(void)
     return st;
 }
 
+/* A loss, then one call that allocates its scratch. */
+static simclr_status loss_forward_backward(void)
+{
+    static float z[8 * 5], dz[8 * 5];
+    simclr_loss *loss;
+    simclr_status st;
+    double value;
+
+    for (size_t i = 0; i < 8 * 5; i++)
+        z[i] = (float)((i * 7) % 11) - 5.0f;
+    st = simclr_loss_create(NULL, &loss);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_loss_forward_backward(loss, z, 8, 5, &value, NULL, dz);
+    simclr_loss_destroy(loss);
+    return st;
+}
+
+/* An AdamW optimizer with two parameters, and one step. */
+static simclr_status optim_step(void)
+{
+    static float w[6], g[6] = {1, 2, 3, 4, 5, 6}, b[2], gb[2] = {1, 1};
+    simclr_optim_config cfg;
+    simclr_optim *opt;
+    simclr_status st;
+
+    simclr_optim_config_init(&cfg, SIMCLR_OPTIM_ADAMW);
+    st = simclr_optim_create(&cfg, &opt);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_optim_add_param(opt, "fc.weight", w, g, 6, 0);
+    if (st == SIMCLR_OK)
+        st = simclr_optim_add_param(opt, "fc.bias", b, gb, 2,
+                                    SIMCLR_PARAM_NO_DECAY);
+    if (st == SIMCLR_OK)
+        st = simclr_optim_step(opt, 0.1);
+    simclr_optim_destroy(opt);
+    return st;
+}
+
 /* A small IDX dataset (images and labels side by side), written once. */
 static char idx_dir[] = "/tmp/simclr-oom-XXXXXX";
 static char idx_images[64];
@@ -321,6 +362,47 @@ static simclr_status encoder_encode(void)
     return st;
 }
 
+/* A weights file: write it (atomically) in the IDX folder, read it back. */
+static simclr_status safetensors_write_read(void)
+{
+    static const float weight[6] = {1, 2, 3, 4, 5, 6};
+    static const int64_t count = 7;
+    static const uint64_t shape[2] = {2, 3};
+    simclr__st_writer *w;
+    simclr__st_file *f;
+    char path[96];
+    float back[6];
+    simclr_status st;
+
+    snprintf(path, sizeof(path), "%s/w.safetensors", idx_dir);
+    st = simclr__st_writer_create(&w);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr__st_add(w, "conv1.weight", SIMCLR__DTYPE_F32, 2, shape, weight);
+    if (st == SIMCLR_OK)
+        st = simclr__st_add(w, "bn1.num_batches_tracked", SIMCLR__DTYPE_I64, 0,
+                            NULL, &count);
+    if (st == SIMCLR_OK)
+        st = simclr__st_add_metadata(w, "format", "simclr-encoder");
+    if (st == SIMCLR_OK)
+        st = simclr__st_write(w, path, NULL);
+    simclr__st_writer_destroy(w);
+    if (st != SIMCLR_OK)
+        return st;
+
+    st = simclr__st_open(path, NULL, &f);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr__st_read_f32(f, "conv1.weight", 2, shape, back, NULL);
+    if (st == SIMCLR_OK &&
+        (back[5] != 6.0f ||
+         strcmp(simclr__st_metadata(f, "format"), "simclr-encoder") != 0))
+        fail_msg("safetensors: the file read back differs");
+    simclr__st_close(f);
+    unlink(path);
+    return st;
+}
+
 static const struct {
     const char *name;
     scenario_fn run;
@@ -332,11 +414,18 @@ static const struct {
     {"image_decode_memory jpeg cmyk", decode_jpeg_cmyk},
     {"augmenter_create", make_augmenter},
     {"augment_pair", augment_pair},
-    {"dataset_open_idx", open_idx_dataset},
-    {"loader_first_batch", load_first_batch},
+    /* The loss starts OpenMP's worker pool. It runs before the loader so
+     * that the pool does not take over the thread stacks glibc caches
+     * after the loader's workers end: valgrind would then report their
+     * thread-local blocks as possibly lost. */
+    {"loss_forward_backward", loss_forward_backward},
+    {"optim_step", optim_step},
     {"encoder_create", make_encoder},
     {"encoder_train_step", encoder_train_step},
     {"encode_tensor", encoder_encode},
+    {"safetensors write and read", safetensors_write_read},
+    {"dataset_open_idx", open_idx_dataset},
+    {"loader_first_batch", load_first_batch},
 };
 
 static void run_until_success(const char *name, scenario_fn run)

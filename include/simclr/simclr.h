@@ -18,5 +18,7 @@
 #include "simclr/augment.h"
 #include "simclr/dataset.h"
 #include "simclr/encoder.h"
+#include "simclr/loss.h"
+#include "simclr/optim.h"
 
 #endif /* SIMCLR_SIMCLR_H */

@@ -1,19 +1,16 @@
 /*
  * Writing an image as PNG, atomically: the file is written under a
  * temporary name in the destination's folder, flushed to disk and then
- * renamed over the destination, so a reader never sees half a file and a
- * failure leaves an existing file as it was.
+ * renamed over the destination (common/atomic_file.h), so a reader never
+ * sees half a file and a failure leaves an existing file as it was.
  */
-#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "simclr/image.h"
+#include "common/atomic_file.h"
 #include "common/common.h"
 
 typedef struct write_ctx {
@@ -76,9 +73,8 @@ static int encode(write_ctx *ctx)
     return 0;
 }
 
-static simclr_status write_to(write_ctx *ctx, const char *path, const char *tmp)
+static simclr_status write_to(write_ctx *ctx, const char *path)
 {
-    char why[128];
     int failed;
 
     ctx->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, ctx, on_error,
@@ -96,21 +92,14 @@ static simclr_status write_to(write_ctx *ctx, const char *path, const char *tmp)
         return simclr__fail(
             NULL, ctx->out_of_memory ? SIMCLR_ERR_NOMEM : SIMCLR_ERR_IO,
             "%s: PNG: %s", path, ctx->message);
-    if (fflush(ctx->file) != 0 || fsync(fileno(ctx->file)) != 0)
-        return simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot write %s: %s",
-                            path, tmp, strerror_r(errno, why, sizeof(why)));
     return SIMCLR_OK;
 }
 
 simclr_status simclr_image_write_png(const simclr_image *image,
                                      const char *path)
 {
-    static const char suffix[] = ".tmp.XXXXXX";
-    char why[128];
+    simclr__atomic_file af;
     write_ctx ctx;
-    size_t len;
-    char *tmp;
-    int fd;
     simclr_status st;
 
     if (!image || !path)
@@ -125,47 +114,16 @@ simclr_status simclr_image_write_png(const simclr_image *image,
                             path, image->width, image->height, image->channels,
                             image->stride);
 
-    len = strlen(path);
-    tmp = simclr__malloc(len + sizeof(suffix));
-    if (!tmp)
-        return simclr__fail(NULL, SIMCLR_ERR_NOMEM,
-                            "%s: cannot allocate a temporary name", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof(suffix));
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot create %s: %s", path,
-                          tmp, strerror_r(errno, why, sizeof(why)));
-        simclr__free(tmp);
+    st = simclr__atomic_open(&af, path, NULL);
+    if (st != SIMCLR_OK)
         return st;
-    }
-
-    /* mkstemp makes the file private; give it the replaced file's mode,
-     * or the usual one for a new file. */
-    {
-        struct stat old;
-
-        fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644);
-    }
-
     memset(&ctx, 0, sizeof(ctx));
     ctx.image = image;
-    ctx.file = fdopen(fd, "wb");
-    if (!ctx.file) {
-        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot open %s: %s", path,
-                          tmp, strerror_r(errno, why, sizeof(why)));
-        close(fd);
-    } else {
-        st = write_to(&ctx, path, tmp);
-        if (fclose(ctx.file) != 0 && st == SIMCLR_OK)
-            st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot close %s: %s",
-                              path, tmp, strerror_r(errno, why, sizeof(why)));
+    ctx.file = af.file;
+    st = write_to(&ctx, path);
+    if (st != SIMCLR_OK) {
+        simclr__atomic_discard(&af);
+        return st;
     }
-    if (st == SIMCLR_OK && rename(tmp, path) != 0)
-        st = simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot rename %s: %s", path,
-                          tmp, strerror_r(errno, why, sizeof(why)));
-    if (st != SIMCLR_OK)
-        unlink(tmp);
-    simclr__free(tmp);
-    return st;
+    return simclr__atomic_commit(&af, NULL);
 }
