@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "simclr/export.h"
+#include "simclr/image.h"
 #include "simclr/status.h"
 
 /** @brief The ResNet depth. Since 0.1. */
@@ -337,6 +338,94 @@ SIMCLR_API simclr_status simclr_encoder_param(const simclr_encoder *enc,
 SIMCLR_API simclr_status simclr_encoder_param_find(const simclr_encoder *enc,
                                                    const char *name,
                                                    simclr_param_info *out);
+
+/**
+ * @brief Features of decoded images of any size, in inference mode.
+ *
+ * Each image is preprocessed on its own, then encoded as
+ * simclr_encode_tensor() does:
+ *
+ * 1. the centred square of side min(width, height) is resampled to
+ *    S x S (S = simclr_encoder_input_size()) with antialiased bilinear
+ *    filtering, as Pillow's `resize((S, S), BILINEAR, box=square)`; for
+ *    a square image this is a plain resize, for another shape the same
+ *    as resizing the shorter side to S and keeping the centre;
+ * 2. pixels become values in [0, 1] (p / 255);
+ * 3. a gray image given to a 3-channel encoder is repeated into the three
+ *    channels; a colour image given to a 1-channel encoder is reduced to
+ *    its luma 0.2989 R + 0.587 G + 0.114 B;
+ * 4. channel c is normalised to (value - mean[c]) / std[c], with the
+ *    encoder's mean and std (simclr_encoder_config_get()).
+ *
+ * Images are encoded in batches of up to 16. An image's features do not
+ * depend on the other images of the call (up to float rounding of the
+ * batched convolutions, below 1e-6 relative), and nothing in the encoder
+ * changes. Several threads may call this on one encoder at once, as
+ * simclr_encode_tensor(). Since 0.1.
+ *
+ * @param enc    The encoder; its input must have 1 or 3 channels. Not
+ *               NULL.
+ * @param images @p n images (1 or 3 channels, any size). Not NULL, nor
+ *               any of the images.
+ * @param n      How many, at least 1.
+ * @param dst    Receives h, (n, D) float32. Not NULL.
+ * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer, n of
+ *         0 or an empty image (the detail text names its index);
+ *         SIMCLR_ERR_SHAPE for an image with 2 or 4 channels, or an
+ *         encoder with other than 1 or 3 input channels;
+ *         SIMCLR_ERR_LIMIT, SIMCLR_ERR_NOMEM, SIMCLR_ERR_BACKEND.
+ */
+SIMCLR_API simclr_status simclr_encode(simclr_encoder *enc,
+                                       const simclr_image *const *images,
+                                       size_t n, float *dst);
+
+/**
+ * @brief Write the encoder's weights to a safetensors file.
+ *
+ * Every tensor of simclr_encoder_param() under its torchvision name (F32,
+ * and I64 for `num_batches_tracked`), and the architecture, width, stem,
+ * input channels, input size, mean, std and feature size in the metadata
+ * (`docs/weights.md`), so that PyTorch can load the file into
+ * torchvision's ResNet and simclr_encoder_load() can rebuild the encoder.
+ * The file is written atomically: a temporary file beside @p path,
+ * fsync, rename over @p path, fsync of the folder; on failure @p path is
+ * left as it was. Must not overlap a training call on the encoder.
+ * Since 0.1.
+ *
+ * @param enc  The encoder. Not NULL.
+ * @param path The file to write; replaced if it exists. Not NULL.
+ * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer;
+ *         SIMCLR_ERR_IO when the file cannot be written (the detail text
+ *         names it); SIMCLR_ERR_NOMEM.
+ */
+SIMCLR_API simclr_status simclr_encoder_save(simclr_encoder *enc,
+                                             const char *path);
+
+/**
+ * @brief Make an encoder from a safetensors file.
+ *
+ * The configuration comes from the file's metadata (as
+ * simclr_encoder_save() and `scripts/torchvision-to-simclr.py` write
+ * it), then every tensor of that architecture must be in the file with
+ * its exact dtype and shape and finite values. Tensors whose names begin
+ * with `head.`, `optim.` or `train.` (the rest of a training checkpoint)
+ * are skipped; any other tensor the architecture does not have is an
+ * error. The seed of the returned encoder's config is 0. Thread-safe.
+ * Since 0.1.
+ *
+ * @param path The file. Not NULL.
+ * @param out  Receives the encoder; set to NULL on failure. Not NULL.
+ * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer;
+ *         SIMCLR_ERR_IO when the file cannot be read; SIMCLR_ERR_CORRUPT
+ *         for a damaged or truncated file, missing or bad metadata, a
+ *         missing or unexpected tensor or one of the wrong dtype (the
+ *         detail text names the file and the tensor); SIMCLR_ERR_SHAPE
+ *         for a tensor of the wrong shape; SIMCLR_ERR_NUMERIC for a NaN
+ *         or infinity in a tensor; SIMCLR_ERR_UNSUPPORTED,
+ *         SIMCLR_ERR_LIMIT, SIMCLR_ERR_NOMEM.
+ */
+SIMCLR_API simclr_status simclr_encoder_load(const char *path,
+                                             simclr_encoder **out);
 
 SIMCLR_END_DECLS
 

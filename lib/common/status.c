@@ -46,7 +46,12 @@ void simclr_clear_last_error(void)
 simclr_status simclr__vfail(simclr__error *err, simclr_status status,
                             const char *fmt, va_list ap)
 {
-    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    char text[sizeof(last_error)];
+
+    /* Format into a copy first: the arguments may include the thread's
+     * own last_error, when a message wraps an inner failure's text. */
+    vsnprintf(text, sizeof(text), fmt, ap);
+    memcpy(last_error, text, sizeof(last_error));
     if (err)
         memcpy(err->msg, last_error, sizeof(err->msg));
     simclr__log(SIMCLR_LOG_DEBUG, "%s: %s", simclr_status_name(status),

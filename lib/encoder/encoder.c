@@ -32,6 +32,12 @@ static const struct {
     [SIMCLR_RESNET152] = {"resnet152", {3, 8, 36, 3}, true},
 };
 
+const char *simclr__encoder_arch_name(simclr_arch arch)
+{
+    return (unsigned)arch < SIMCLR__ARRAY_SIZE(archs) ? archs[arch].name
+                                                       : NULL;
+}
+
 /* Channels of a torchvision width @p base at width multiplier @p w. */
 static int64_t scaled(int64_t base, double w)
 {

@@ -74,6 +74,9 @@ struct simclr_encoder {
     size_t nidle;
 };
 
+/* "resnet18" ... "resnet152", or NULL for an unknown value. */
+const char *simclr__encoder_arch_name(simclr_arch arch);
+
 /* Plans (plan.c). */
 simclr_status simclr__plan_create(simclr_encoder *enc, size_t n, bool training,
                                   simclr__error *err, simclr__plan **out);
