@@ -541,11 +541,18 @@ static void test_corrupt_headers(void **state)
 
     (void)state;
     for (i = 0; i < SIMCLR__ARRAY_SIZE(corrupt); i++) {
+        /* Newer json-c (Debian 13) refuses integers beyond 64 bits while
+         * parsing instead of clamping them: its message is also right. */
+        const char *alt =
+            strstr(corrupt[i].header, "18446744073709551616") ? "not valid JSON"
+                                                              : NULL;
         simclr_status st;
 
         memset(&err, 0, sizeof(err));
         st = open_crafted(corrupt[i].header, corrupt[i].data_len, &err);
-        if (st != corrupt[i].status || !strstr(err.msg, corrupt[i].message) ||
+        if (st != corrupt[i].status ||
+            (!strstr(err.msg, corrupt[i].message) &&
+             !(alt && strstr(err.msg, alt))) ||
             !strstr(err.msg, "w.safetensors: "))
             fail_msg("header %s: %s (%s), expected %s with \"%s\"",
                      corrupt[i].header, simclr_status_name(st), err.msg,

@@ -26,6 +26,14 @@ typedef const dnnl_memory_desc_t *nn_md_arg;
 #define NN_MD(m) (&(m)->md)
 #endif
 
+/* Whether batch norm's backward pass takes the shift as an input: oneDNN
+ * 2.x requires it (with dnnl_use_shift), 3.x refuses it. */
+#if DNNL_VERSION_MAJOR >= 3
+#define NN_BNORM_BWD_TAKES_SHIFT 0
+#else
+#define NN_BNORM_BWD_TAKES_SHIFT 1
+#endif
+
 /* A plain f32 descriptor: dims in (N, C, H, W) order of @p ndims entries. */
 dnnl_status_t nn_md_init(nn_md *m, int ndims, const dnnl_dims_t dims,
                          dnnl_format_tag_t tag);

@@ -534,11 +534,12 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     static const int fwd_ids[] = {
         DNNL_ARG_SRC,  DNNL_ARG_SCALE,    DNNL_ARG_SHIFT,    DNNL_ARG_DST,
         DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_WORKSPACE};
+    /* The shift comes last: only oneDNN 2.x takes it. */
     static const int bwd_ids[] = {DNNL_ARG_SRC,        DNNL_ARG_SCALE,
-                                  DNNL_ARG_SHIFT,      DNNL_ARG_MEAN,
-                                  DNNL_ARG_VARIANCE,   DNNL_ARG_DIFF_DST,
-                                  DNNL_ARG_DIFF_SRC,   DNNL_ARG_DIFF_SCALE,
-                                  DNNL_ARG_DIFF_SHIFT, DNNL_ARG_WORKSPACE};
+                                  DNNL_ARG_MEAN,       DNNL_ARG_VARIANCE,
+                                  DNNL_ARG_DIFF_DST,   DNNL_ARG_DIFF_SRC,
+                                  DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT,
+                                  DNNL_ARG_WORKSPACE,  DNNL_ARG_SHIFT};
     size_t ws_bytes;
     unsigned flags = dnnl_use_scale | dnnl_use_shift;
     simclr_status st = SIMCLR_OK;
@@ -577,7 +578,8 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     if (training) {
         NN_CHECK(err, nn_bnorm_bwd_pd(&pd, ctx->engine, &data, eps, flags,
                                       fwd_pd, ctx->attr));
-        st = nn_prim_init(ctx, &bn->bwd, pd, bwd_ids, 10, err);
+        st = nn_prim_init(ctx, &bn->bwd, pd, bwd_ids,
+                          9 + NN_BNORM_BWD_TAKES_SHIFT, err);
         if (st != SIMCLR_OK)
             goto fail;
     }
@@ -633,9 +635,10 @@ simclr_status simclr__nn_bnorm_backward(simclr__nn_bnorm *bn, const float *src,
                                         float *diff_scale, float *diff_shift,
                                         simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src), NN_IN(scale),    NN_IN(shift), NN_IN(mean),
-                    NN_IN(var), NN_IN(diff_dst), diff_src,     diff_scale,
-                    diff_shift, bn->workspace};
+    void *bufs[] = {NN_IN(src), NN_IN(scale),    NN_IN(mean),
+                    NN_IN(var), NN_IN(diff_dst), diff_src,
+                    diff_scale, diff_shift,      bn->workspace,
+                    NN_IN(shift)};
 
     assert(bn->bwd.prim);
     return nn_prim_run(bn->ctx, &bn->bwd, bufs, err);
