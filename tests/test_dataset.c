@@ -698,6 +698,23 @@ static void test_stl10_directory_splits(void **state)
     remove_tree(dir);
 }
 
+/* A FIFO given as the dataset is refused at once, not read from. */
+static void test_fifo_refused(void **state)
+{
+    char *dir = make_temp_dir(), *fifo = join(dir, "pipe");
+    simclr_dataset *ds = NULL;
+
+    (void)state;
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a blocking open ends the test program */
+    assert_int_equal(simclr_dataset_open(fifo, NULL, &ds), SIMCLR_ERR_IO);
+    alarm(0);
+    assert_null(ds);
+    assert_non_null(strstr(simclr_last_error(), "pipe: neither a folder"));
+    free(fifo);
+    remove_tree(dir);
+}
+
 static void test_bad_arguments(void **state)
 {
     simclr_dataset_options o;
@@ -1691,6 +1708,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stl10_orientation, check_no_leaks),
         cmocka_unit_test_teardown(test_stl10_directory_splits, check_no_leaks),
         cmocka_unit_test_teardown(test_bad_arguments, check_no_leaks),
+        cmocka_unit_test_teardown(test_fifo_refused, check_no_leaks),
         cmocka_unit_test_teardown(test_folder_classes_sorted_and_loop_safe,
                                   check_no_leaks),
         cmocka_unit_test_teardown(test_folder_flat_and_options, check_no_leaks),

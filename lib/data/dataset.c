@@ -287,6 +287,11 @@ static simclr_status read_dataset(simclr_dataset *ds, const char *path,
     if (format == SIMCLR_DATASET_AUTO) {
         if (S_ISDIR(sb.st_mode))
             format = detect_dir(path);
+        else if (!S_ISREG(sb.st_mode))
+            return simclr__fail(NULL, SIMCLR_ERR_IO,
+                                "dataset %s: neither a folder nor a regular "
+                                "file",
+                                path);
         else if ((st = detect_file(path, sb.st_size, &format)) != SIMCLR_OK)
             return st;
     }
