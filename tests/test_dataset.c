@@ -698,6 +698,28 @@ static void test_stl10_directory_splits(void **state)
     remove_tree(dir);
 }
 
+/* A FIFO in place of CIFAR's class-name file is not read: the classes
+ * get numbers, as when the file is missing. */
+static void test_cifar_names_fifo_ignored(void **state)
+{
+    char *dir = make_temp_dir(), *batch = join(dir, "data_batch_1.bin");
+    char *names = join(dir, "batches.meta.txt");
+    simclr_dataset *ds = NULL;
+
+    (void)state;
+    copy_file(DATA "/cifar10_tiny.bin", batch);
+    assert_int_equal(mkfifo(names, 0600), 0);
+    alarm(20); /* a blocking open ends the test program */
+    assert_int_equal(simclr_dataset_open(dir, NULL, &ds), SIMCLR_OK);
+    alarm(0);
+    assert_int_equal(simclr_dataset_count(ds), 3);
+    assert_string_equal(simclr_dataset_class_name(ds, 9), "9");
+    simclr_dataset_destroy(ds);
+    free(batch);
+    free(names);
+    remove_tree(dir);
+}
+
 /* A FIFO given as the dataset is refused at once, not read from. */
 static void test_fifo_refused(void **state)
 {
@@ -1709,6 +1731,8 @@ int main(void)
         cmocka_unit_test_teardown(test_stl10_directory_splits, check_no_leaks),
         cmocka_unit_test_teardown(test_bad_arguments, check_no_leaks),
         cmocka_unit_test_teardown(test_fifo_refused, check_no_leaks),
+        cmocka_unit_test_teardown(test_cifar_names_fifo_ignored,
+                                  check_no_leaks),
         cmocka_unit_test_teardown(test_folder_classes_sorted_and_loop_safe,
                                   check_no_leaks),
         cmocka_unit_test_teardown(test_folder_flat_and_options, check_no_leaks),

@@ -82,9 +82,14 @@ static bool read_names(simclr_dataset *ds, const char *path, size_t want,
 {
     char line[512];
     size_t n = 0;
-    FILE *f = fopen(path, "r");
+    struct stat sb;
+    FILE *f;
 
     *st = SIMCLR_OK;
+    /* Only a regular file: opening a FIFO would wait for a writer. */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return false;
+    f = fopen(path, "r");
     if (!f)
         return false;
     while (n < want && fgets(line, sizeof(line), f)) {
