@@ -333,6 +333,31 @@ static void test_idx_truncated(void **state)
     }
     assert_int_equal(simclr_dataset_open(raw, NULL, &ds), SIMCLR_ERR_CORRUPT);
     assert_error_mentions(raw, "76 bytes", "has 77", NULL);
+
+    /* A gzip file cut before its CRC and length, or with a wrong CRC,
+     * holds all the data but is damaged all the same. */
+    write_idx(gz, true, 3, dims, pixels, 60);
+    {
+        struct stat sb;
+        FILE *f;
+        int crc0;
+
+        assert_int_equal(stat(gz, &sb), 0);
+        f = fopen(gz, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, (long)sb.st_size - 8, SEEK_SET), 0);
+        crc0 = fgetc(f);
+        assert_int_equal(fseek(f, (long)sb.st_size - 8, SEEK_SET), 0);
+        assert_int_equal(fputc(crc0 ^ 0xff, f), crc0 ^ 0xff);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(simclr_dataset_open(gz, NULL, &ds),
+                         SIMCLR_ERR_CORRUPT);
+        assert_error_mentions(gz, "gzip", "incorrect data check", NULL);
+        assert_int_equal(truncate(gz, sb.st_size - 8), 0);
+        assert_int_equal(simclr_dataset_open(gz, NULL, &ds),
+                         SIMCLR_ERR_CORRUPT);
+        assert_error_mentions(gz, "gzip", "unexpected end of file", NULL);
+    }
     free(raw);
     free(gz);
     remove_tree(dir);

@@ -225,8 +225,20 @@ static simclr_status detect_file(const char *path, off_t size,
 
     base = base ? base + 1 : path;
     if (gz) {
-        int got = gzread(gz, magic, sizeof(magic));
+        int got = gzread(gz, magic, sizeof(magic)), zerr = Z_OK;
 
+        if (got < (int)sizeof(magic)) {
+            const char *why = gzerror(gz, &zerr);
+
+            if (zerr != Z_OK) {
+                simclr_status st = simclr__fail(
+                    NULL, SIMCLR_ERR_CORRUPT, "dataset %s: gzip: %s", path,
+                    why);
+
+                gzclose(gz);
+                return st;
+            }
+        }
         gzclose(gz);
         if (got == 4 && magic[0] == 0 && magic[1] == 0 && magic[2] == 0x08 &&
             magic[3] == 3) {
