@@ -668,6 +668,21 @@ static void test_write_png_round_trip(void **state)
         assert_int_equal(simclr_image_write_png(src, out), SIMCLR_ERR_IO);
         simclr_image_destroy(src);
     }
+    /* A FIFO or a folder in the way is refused and left as it was. */
+    snprintf(out, sizeof(out), "%s/fifo.png", dir);
+    assert_int_equal(mkfifo(out, 0600), 0);
+    {
+        simclr_image *src = decode(files[0], NULL);
+        struct stat sb;
+
+        assert_int_equal(simclr_image_write_png(src, out), SIMCLR_ERR_IO);
+        assert_non_null(strstr(simclr_last_error(), "not a regular file"));
+        assert_int_equal(stat(out, &sb), 0);
+        assert_true(S_ISFIFO(sb.st_mode));
+        assert_int_equal(unlink(out), 0);
+        assert_int_equal(simclr_image_write_png(src, dir), SIMCLR_ERR_IO);
+        simclr_image_destroy(src);
+    }
     /* Nothing but the output is left in the folder. */
     snprintf(out, sizeof(out), "rm %s/out.png && rmdir %s", dir, dir);
     assert_int_equal(system(out), 0);

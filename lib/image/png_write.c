@@ -107,6 +107,7 @@ simclr_status simclr_image_write_png(const simclr_image *image,
 {
     static const char suffix[] = ".tmp.XXXXXX";
     char why[128];
+    struct stat old;
     write_ctx ctx;
     size_t len;
     char *tmp;
@@ -125,6 +126,14 @@ simclr_status simclr_image_write_png(const simclr_image *image,
                             path, image->width, image->height, image->channels,
                             image->stride);
 
+    /* The rename would replace a device, FIFO or folder entry with a
+     * regular file (as root, /dev/null itself). */
+    if (stat(path, &old) == 0 && !S_ISREG(old.st_mode))
+        return simclr__fail(NULL, SIMCLR_ERR_IO,
+                            "%s: exists and is not a regular file; not "
+                            "replaced",
+                            path);
+
     len = strlen(path);
     tmp = simclr__malloc(len + sizeof(suffix));
     if (!tmp)
@@ -142,11 +151,7 @@ simclr_status simclr_image_write_png(const simclr_image *image,
 
     /* mkstemp makes the file private; give it the replaced file's mode,
      * or the usual one for a new file. */
-    {
-        struct stat old;
-
-        fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644);
-    }
+    fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644);
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.image = image;
