@@ -51,17 +51,19 @@ static void usage(FILE *f)
 }
 
 static int parse_number(const char *flag, const char *text,
-                        unsigned long long max, unsigned long long *out)
+                        unsigned long long min, unsigned long long max,
+                        unsigned long long *out)
 {
     char *end;
 
     errno = 0;
     *out = strtoull(text, &end, 10);
-    if (errno || *end || !*text || text[0] == '-' || *out > max) {
+    if (errno || *end || !*text || text[0] == '-' || *out < min ||
+        *out > max) {
         fprintf(stderr,
-                "simclr-augment: %s needs a number up to %llu, "
+                "simclr-augment: %s needs a number from %llu to %llu, "
                 "not '%s'\n",
-                flag, max, text);
+                flag, min, max, text);
         return 0;
     }
     return 1;
@@ -103,15 +105,15 @@ static int parse_args(int argc, char **argv, options *o)
                 return 2;
             }
         } else if (strcmp(a, "--count") == 0) {
-            if (!parse_number(a, argv[++i], 10000, &v) || v == 0)
+            if (!parse_number(a, argv[++i], 1, 10000, &v))
                 return 2;
             o->count = (unsigned long)v;
         } else if (strcmp(a, "--seed") == 0) {
-            if (!parse_number(a, argv[++i], UINT64_MAX, &v))
+            if (!parse_number(a, argv[++i], 0, UINT64_MAX, &v))
                 return 2;
             o->seed = v;
         } else if (strcmp(a, "--size") == 0) {
-            if (!parse_number(a, argv[++i], 4096, &v) || v == 0)
+            if (!parse_number(a, argv[++i], 1, 4096, &v))
                 return 2;
             o->size = (unsigned long)v;
         } else if (strcmp(a, "--out") == 0) {

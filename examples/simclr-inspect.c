@@ -76,16 +76,21 @@ int main(int argc, char **argv)
             opts.apply_orientation = 0;
         } else if (strcmp(a, "--lenient") == 0) {
             opts.lenient = 1;
-        } else if (strcmp(a, "--max-side") == 0 && i + 1 < argc) {
+        } else if ((strcmp(a, "--max-side") == 0 ||
+                    strcmp(a, "--png") == 0) &&
+                   i + 1 >= argc) {
+            fprintf(stderr, "simclr-inspect: %s needs a value\n", a);
+            return 2;
+        } else if (strcmp(a, "--max-side") == 0) {
             char *end;
             unsigned long v = strtoul(argv[++i], &end, 10);
 
-            if (*end || v > 0xffffffffUL) {
+            if (*end || !*argv[i] || v > 0xffffffffUL) {
                 fprintf(stderr, "simclr-inspect: bad --max-side %s\n", argv[i]);
                 return 2;
             }
             opts.max_side = (uint32_t)v;
-        } else if (strcmp(a, "--png") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--png") == 0) {
             out_png = argv[++i];
         } else if (strcmp(a, "--") == 0) {
             first_file = i + 1;
@@ -100,6 +105,9 @@ int main(int argc, char **argv)
         }
     }
     if (first_file >= argc || (out_png && argc - first_file != 1)) {
+        fprintf(stderr, "simclr-inspect: %s\n",
+                first_file >= argc ? "no input files"
+                                   : "--png takes exactly one FILE");
         usage(stderr);
         return 2;
     }

@@ -333,6 +333,31 @@ static void test_idx_truncated(void **state)
     }
     assert_int_equal(simclr_dataset_open(raw, NULL, &ds), SIMCLR_ERR_CORRUPT);
     assert_error_mentions(raw, "76 bytes", "has 77", NULL);
+
+    /* A gzip file cut before its CRC and length, or with a wrong CRC,
+     * holds all the data but is damaged all the same. */
+    write_idx(gz, true, 3, dims, pixels, 60);
+    {
+        struct stat sb;
+        FILE *f;
+        int crc0;
+
+        assert_int_equal(stat(gz, &sb), 0);
+        f = fopen(gz, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, (long)sb.st_size - 8, SEEK_SET), 0);
+        crc0 = fgetc(f);
+        assert_int_equal(fseek(f, (long)sb.st_size - 8, SEEK_SET), 0);
+        assert_int_equal(fputc(crc0 ^ 0xff, f), crc0 ^ 0xff);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(simclr_dataset_open(gz, NULL, &ds),
+                         SIMCLR_ERR_CORRUPT);
+        assert_error_mentions(gz, "gzip", "incorrect data check", NULL);
+        assert_int_equal(truncate(gz, sb.st_size - 8), 0);
+        assert_int_equal(simclr_dataset_open(gz, NULL, &ds),
+                         SIMCLR_ERR_CORRUPT);
+        assert_error_mentions(gz, "gzip", "unexpected end of file", NULL);
+    }
     free(raw);
     free(gz);
     remove_tree(dir);
@@ -695,6 +720,45 @@ static void test_stl10_directory_splits(void **state)
     free(x);
     free(y);
     free(u);
+    remove_tree(dir);
+}
+
+/* A FIFO in place of CIFAR's class-name file is not read: the classes
+ * get numbers, as when the file is missing. */
+static void test_cifar_names_fifo_ignored(void **state)
+{
+    char *dir = make_temp_dir(), *batch = join(dir, "data_batch_1.bin");
+    char *names = join(dir, "batches.meta.txt");
+    simclr_dataset *ds = NULL;
+
+    (void)state;
+    copy_file(DATA "/cifar10_tiny.bin", batch);
+    assert_int_equal(mkfifo(names, 0600), 0);
+    alarm(20); /* a blocking open ends the test program */
+    assert_int_equal(simclr_dataset_open(dir, NULL, &ds), SIMCLR_OK);
+    alarm(0);
+    assert_int_equal(simclr_dataset_count(ds), 3);
+    assert_string_equal(simclr_dataset_class_name(ds, 9), "9");
+    simclr_dataset_destroy(ds);
+    free(batch);
+    free(names);
+    remove_tree(dir);
+}
+
+/* A FIFO given as the dataset is refused at once, not read from. */
+static void test_fifo_refused(void **state)
+{
+    char *dir = make_temp_dir(), *fifo = join(dir, "pipe");
+    simclr_dataset *ds = NULL;
+
+    (void)state;
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a blocking open ends the test program */
+    assert_int_equal(simclr_dataset_open(fifo, NULL, &ds), SIMCLR_ERR_IO);
+    alarm(0);
+    assert_null(ds);
+    assert_non_null(strstr(simclr_last_error(), "pipe: neither a folder"));
+    free(fifo);
     remove_tree(dir);
 }
 
@@ -1691,6 +1755,9 @@ int main(void)
         cmocka_unit_test_teardown(test_stl10_orientation, check_no_leaks),
         cmocka_unit_test_teardown(test_stl10_directory_splits, check_no_leaks),
         cmocka_unit_test_teardown(test_bad_arguments, check_no_leaks),
+        cmocka_unit_test_teardown(test_fifo_refused, check_no_leaks),
+        cmocka_unit_test_teardown(test_cifar_names_fifo_ignored,
+                                  check_no_leaks),
         cmocka_unit_test_teardown(test_folder_classes_sorted_and_loop_safe,
                                   check_no_leaks),
         cmocka_unit_test_teardown(test_folder_flat_and_options, check_no_leaks),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -605,6 +606,25 @@ static void test_errors(void **state)
     simclr_decode_options_init(NULL);
 }
 
+/* A FIFO is refused at once, not waited on until a writer opens it. */
+static void test_fifo_refused(void **state)
+{
+    char dir[] = "/tmp/simclr-image-XXXXXX", fifo[128];
+    simclr_image *im = NULL;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof(fifo), "%s/pipe.png", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a blocking open ends the test program */
+    assert_int_equal(simclr_image_decode_file(fifo, NULL, &im), SIMCLR_ERR_IO);
+    alarm(0);
+    assert_null(im);
+    assert_non_null(strstr(simclr_last_error(), "not a regular file"));
+    assert_int_equal(unlink(fifo), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- the PNG writer -------------------------------------------------------
  */
 
@@ -646,6 +666,21 @@ static void test_write_png_round_trip(void **state)
         simclr_image *src = decode(files[0], NULL);
 
         assert_int_equal(simclr_image_write_png(src, out), SIMCLR_ERR_IO);
+        simclr_image_destroy(src);
+    }
+    /* A FIFO or a folder in the way is refused and left as it was. */
+    snprintf(out, sizeof(out), "%s/fifo.png", dir);
+    assert_int_equal(mkfifo(out, 0600), 0);
+    {
+        simclr_image *src = decode(files[0], NULL);
+        struct stat sb;
+
+        assert_int_equal(simclr_image_write_png(src, out), SIMCLR_ERR_IO);
+        assert_non_null(strstr(simclr_last_error(), "not a regular file"));
+        assert_int_equal(stat(out, &sb), 0);
+        assert_true(S_ISFIFO(sb.st_mode));
+        assert_int_equal(unlink(out), 0);
+        assert_int_equal(simclr_image_write_png(src, dir), SIMCLR_ERR_IO);
         simclr_image_destroy(src);
     }
     /* Nothing but the output is left in the folder. */
@@ -720,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_fuzz_crashers),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_fifo_refused),
         cmocka_unit_test(test_write_png_round_trip),
         cmocka_unit_test(test_threads),
     };

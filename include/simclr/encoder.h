@@ -389,7 +389,9 @@ SIMCLR_API simclr_status simclr_encode(simclr_encoder *enc,
  * torchvision's ResNet and simclr_encoder_load() can rebuild the encoder.
  * The file is written atomically: a temporary file beside @p path,
  * fsync, rename over @p path, fsync of the folder; on failure @p path is
- * left as it was. Must not overlap a training call on the encoder.
+ * left as it was. A @p path that exists and is not a regular file (a
+ * device, a FIFO, a folder) is refused, not replaced. Must not overlap a
+ * training call on the encoder.
  * Since 0.1.
  *
  * @param enc  The encoder. Not NULL.

@@ -208,7 +208,9 @@ SIMCLR_API const char *simclr_image_format_name(simclr_image_format f);
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for NULL arguments or an
  *         image with a zero size, NULL pixels or a channel count other
  *         than 1 or 3;
- *         SIMCLR_ERR_IO if the file cannot be written; SIMCLR_ERR_NOMEM.
+ *         SIMCLR_ERR_IO if the file cannot be written or @p path names
+ *         something other than a regular file (a folder, device or FIFO,
+ *         which is left alone); SIMCLR_ERR_NOMEM.
  */
 SIMCLR_API simclr_status simclr_image_write_png(const simclr_image *image,
                                                 const char *path);

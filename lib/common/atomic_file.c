@@ -22,6 +22,13 @@ simclr_status simclr__atomic_open(simclr__atomic_file *af, const char *path,
 
     memset(af, 0, sizeof(*af));
     af->path = path;
+    /* The rename would replace a device, FIFO or folder entry with a
+     * regular file (as root, /dev/null itself). */
+    if (stat(path, &old) == 0 && !S_ISREG(old.st_mode))
+        return simclr__fail(err, SIMCLR_ERR_IO,
+                            "%s: exists and is not a regular file; not "
+                            "replaced",
+                            path);
     af->tmp = simclr__malloc(len + sizeof(suffix));
     if (!af->tmp)
         return simclr__fail(err, SIMCLR_ERR_NOMEM,

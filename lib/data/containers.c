@@ -132,6 +132,15 @@ static size_t gz_read_all(gzFile gz, uint8_t *dst, size_t n)
     return done;
 }
 
+/* The gzip layer's error (corrupt data, bad CRC, cut-off stream), if any. */
+static bool gz_failed(gzFile gz, const char **why)
+{
+    int zerr;
+
+    *why = gzerror(gz, &zerr);
+    return zerr != Z_OK;
+}
+
 static simclr_status idx_check_size(const char *path, gzFile gz,
                                     off_t file_size, size_t header,
                                     size_t payload)
@@ -167,8 +176,12 @@ static simclr_status idx_read_header(const char *path, gzFile gz,
     unsigned char head[16];
     size_t header = 4 + 4 * (size_t)want_ndim;
     size_t got = gz_read_all(gz, head, header);
+    const char *why;
     uint32_t i;
 
+    if (got < header && gz_failed(gz, &why))
+        return simclr__fail(NULL, SIMCLR_ERR_CORRUPT, "dataset %s: gzip: %s",
+                            path, why);
     if (got < 4 || head[0] != 0 || head[1] != 0)
         return simclr__fail(NULL, SIMCLR_ERR_CORRUPT,
                             "dataset %s: not an IDX file (no magic number "
@@ -212,6 +225,7 @@ static simclr_status idx_read_gz(const char *path, gzFile gz, off_t size,
                                  uint32_t want_ndim, idx_file *idx)
 {
     size_t payload = 0, got;
+    const char *why;
     uint8_t extra;
     simclr_status st;
 
@@ -230,8 +244,8 @@ static simclr_status idx_read_gz(const char *path, gzFile gz, off_t size,
     got = gz_read_all(gz, idx->data, payload);
     if (got < payload) {
         int zerr;
-        const char *why = gzerror(gz, &zerr);
 
+        why = gzerror(gz, &zerr);
         return simclr__fail(NULL, SIMCLR_ERR_CORRUPT,
                             "dataset %s: truncated: expected %zu bytes of "
                             "data, got %zu%s%s",
@@ -243,6 +257,11 @@ static simclr_status idx_read_gz(const char *path, gzFile gz, off_t size,
                             "dataset %s: more data than the %zu bytes the "
                             "IDX header declares",
                             path, payload);
+    /* All data is in, but the stream may still be cut short before its
+     * CRC, or the CRC may not match. */
+    if (gz_failed(gz, &why))
+        return simclr__fail(NULL, SIMCLR_ERR_CORRUPT, "dataset %s: gzip: %s",
+                            path, why);
     return SIMCLR_OK;
 }
 

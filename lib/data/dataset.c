@@ -82,9 +82,14 @@ static bool read_names(simclr_dataset *ds, const char *path, size_t want,
 {
     char line[512];
     size_t n = 0;
-    FILE *f = fopen(path, "r");
+    struct stat sb;
+    FILE *f;
 
     *st = SIMCLR_OK;
+    /* Only a regular file: opening a FIFO would wait for a writer. */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return false;
+    f = fopen(path, "r");
     if (!f)
         return false;
     while (n < want && fgets(line, sizeof(line), f)) {
@@ -220,8 +225,20 @@ static simclr_status detect_file(const char *path, off_t size,
 
     base = base ? base + 1 : path;
     if (gz) {
-        int got = gzread(gz, magic, sizeof(magic));
+        int got = gzread(gz, magic, sizeof(magic)), zerr = Z_OK;
 
+        if (got < (int)sizeof(magic)) {
+            const char *why = gzerror(gz, &zerr);
+
+            if (zerr != Z_OK) {
+                simclr_status st = simclr__fail(
+                    NULL, SIMCLR_ERR_CORRUPT, "dataset %s: gzip: %s", path,
+                    why);
+
+                gzclose(gz);
+                return st;
+            }
+        }
         gzclose(gz);
         if (got == 4 && magic[0] == 0 && magic[1] == 0 && magic[2] == 0x08 &&
             magic[3] == 3) {
@@ -287,6 +304,11 @@ static simclr_status read_dataset(simclr_dataset *ds, const char *path,
     if (format == SIMCLR_DATASET_AUTO) {
         if (S_ISDIR(sb.st_mode))
             format = detect_dir(path);
+        else if (!S_ISREG(sb.st_mode))
+            return simclr__fail(NULL, SIMCLR_ERR_IO,
+                                "dataset %s: neither a folder nor a regular "
+                                "file",
+                                path);
         else if ((st = detect_file(path, sb.st_size, &format)) != SIMCLR_OK)
             return st;
     }

@@ -4,10 +4,12 @@
  * or JPEG decoder. Also the per-row pixel conversions both decoders share.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image/decode_internal.h"
 
@@ -238,12 +240,21 @@ static simclr_status read_file(const char *path, uint8_t **data, size_t *size)
     uint8_t *buf = NULL;
     size_t got;
     FILE *f;
+    int fd;
 
     *data = NULL;
-    f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the file type
+     * is checked right after, and regular files ignore the flag. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        int err = errno;
+
+        if (fd >= 0)
+            close(fd);
         return simclr__fail(NULL, SIMCLR_ERR_IO, "%s: cannot open: %s", path,
-                            strerror_r(errno, why, sizeof(why)));
+                            strerror_r(err, why, sizeof(why)));
+    }
     if (fstat(fileno(f), &info) != 0 || !S_ISREG(info.st_mode)) {
         fclose(f);
         return simclr__fail(NULL, SIMCLR_ERR_IO,

@@ -25,6 +25,12 @@ status=0
 "$augment" --count x "$picture" 2> "$tmp/err" || status=$?
 [ "$status" -eq 2 ] || fail "exit status $status for a bad flag, not 2"
 [ -s "$tmp/err" ] || fail "no message for a bad flag"
+for flag in --count --size; do
+    status=0
+    "$augment" $flag 0 "$picture" 2> "$tmp/err" || status=$?
+    [ "$status" -eq 2 ] || fail "exit status $status for $flag 0, not 2"
+    grep -q -- "$flag" "$tmp/err" || fail "no message for $flag 0"
+done
 
 status=0
 "$augment" --out "$tmp/none.png" "$tmp/missing.png" 2> "$tmp/err" || status=$?

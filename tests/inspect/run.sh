@@ -44,6 +44,22 @@ status=0
 "$inspect" --bogus "$data/jpeg/testorig.jpg" > /dev/null 2>&1 || status=$?
 [ "$status" -eq 2 ] || fail "exit status $status for a bad option, not 2"
 "$inspect" --help | grep -q "usage:" || fail "--help prints no usage"
+# Each usage error says what was wrong.
+check_usage() {
+    want=$1
+    shift
+    status=0
+    "$inspect" "$@" > /dev/null 2> "$tmp/err" || status=$?
+    [ "$status" -eq 2 ] || fail "exit status $status for '$*', not 2"
+    grep -q -- "$want" "$tmp/err" || fail "no '$want' for '$*'"
+}
+check_usage "--png needs a value" --png
+check_usage "--max-side needs a value" --max-side
+check_usage "bad --max-side" --max-side "" "$data/jpeg/testorig.jpg"
+check_usage "exactly one FILE" --png "$tmp/x.png" "$data/jpeg/testorig.jpg" \
+    "$data/jpeg/testorig.jpg"
+check_usage "no input files" --gray
+rm -f "$tmp/err"
 
 # --png writes what was decoded: Pillow must see the same pixels.
 for f in jpeg/testimgp.jpg generated/exif_8.jpg pngsuite/basn6a08.png; do
