@@ -12,7 +12,7 @@ packages="
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libpng-dev libjpeg62-turbo-dev zlib1g-dev libjson-c-dev
   libcmocka-dev
   libopenmpi-dev openmpi-bin
-  abigail-tools doxygen valgrind
+  abigail-tools doxygen valgrind time
   python3 python3-numpy python3-pil python3-torch python3-torchvision
   dataset-fashion-mnist
 "
