@@ -34,7 +34,7 @@ typedef struct head_param {
     simclr_param_kind kind;
     simclr_param_dtype dtype;
     uint32_t ndim;
-    uint64_t shape[2];
+    uint64_t shape[4]; /* the first ndim (0 to 2) are used */
     size_t numel;
     float *value;
     int64_t *value_i64;
