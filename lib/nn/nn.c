@@ -971,6 +971,10 @@ simclr_status simclr__nn_add_forward(simclr__nn_add *a, const float *x,
 struct simclr__nn_dense {
     simclr__nn_ctx *ctx;
     nn_prim fwd, bwd_data, bwd_weights;
+    /* weights in the layouts the primitives chose, and the reorders from
+     * and to the plain (O, I) master copy; unused when equal */
+    nn_prim to_fwd, to_bwd, from_diff;
+    void *w_fwd, *w_bwd, *dw;
 };
 
 simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
@@ -990,7 +994,7 @@ simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
     simclr_status st = SIMCLR_OK;
     simclr__nn_dense *d;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
-    nn_md src = {0}, wei = {0}, bias = {0}, dst = {0};
+    nn_md src = {0}, wei = {0}, wei_any = {0}, bias = {0}, dst = {0};
     const nn_md *bias_md = desc->bias ? &bias : NULL;
 
     *out = NULL;
@@ -1000,32 +1004,49 @@ simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
                             "out of memory for a dense layer");
     d->ctx = ctx;
 
-    /* everything plain: rows (N, I) and (N, O), weights (O, I) as PyTorch
-     * keeps them, so nothing is reordered */
+    /* rows (N, I) and (N, O) plain; weights in whatever layout each
+     * primitive prefers, reordered from and to PyTorch's (O, I) */
     NN_CHECK(err, nn_md_init(&src, 2, src_dims, dnnl_ab));
     NN_CHECK(err, nn_md_init(&dst, 2, dst_dims, dnnl_ab));
     NN_CHECK(err, nn_md_init(&wei, 2, wei_dims, dnnl_ab));
+    NN_CHECK(err, nn_md_init(&wei_any, 2, wei_dims, dnnl_format_tag_any));
     NN_CHECK(err, nn_md_init(&bias, 1, bias_dims, dnnl_a));
     NN_CHECK(err, nn_ip_fwd_pd(&fwd_pd, ctx->engine,
                                desc->training ? dnnl_forward_training
                                               : dnnl_forward_inference,
-                               &src, &wei, bias_md, &dst, ctx->attr));
+                               &src, &wei_any, bias_md, &dst, ctx->attr));
     st = nn_prim_init(ctx, &d->fwd, fwd_pd, fwd_ids, 4, err);
+    if (st == SIMCLR_OK)
+        st = nn_reorder_init(
+            ctx, &d->to_fwd, &d->w_fwd, &wei,
+            dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_weights_md, 0),
+            true, err);
     if (st != SIMCLR_OK)
         goto fail;
     if (desc->training) {
-        NN_CHECK(err, nn_ip_bwd_weights_pd(&pd, ctx->engine, &src, &wei,
-                                           bias_md, &dst, fwd_pd, ctx->attr));
+        NN_CHECK(err,
+                 nn_ip_bwd_weights_pd(&pd, ctx->engine, &src, &wei_any,
+                                      bias_md, &dst, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &d->bwd_weights, pd, wei_ids, 4, err);
+        if (st == SIMCLR_OK)
+            st = nn_reorder_init(
+                ctx, &d->from_diff, &d->dw, &wei,
+                dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0),
+                false, err);
         dnnl_primitive_desc_destroy(pd);
         pd = NULL;
         if (st != SIMCLR_OK)
             goto fail;
     }
     if (desc->training && desc->need_src_grad) {
-        NN_CHECK(err, nn_ip_bwd_data_pd(&pd, ctx->engine, &src, &wei, &dst,
-                                        fwd_pd, ctx->attr));
+        NN_CHECK(err, nn_ip_bwd_data_pd(&pd, ctx->engine, &src, &wei_any,
+                                        &dst, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &d->bwd_data, pd, data_ids, 3, err);
+        if (st == SIMCLR_OK)
+            st = nn_reorder_init(
+                ctx, &d->to_bwd, &d->w_bwd, &wei,
+                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
+                true, err);
         if (st != SIMCLR_OK)
             goto fail;
     }
@@ -1039,6 +1060,7 @@ fail:
         dnnl_primitive_desc_destroy(fwd_pd);
     nn_md_fini(&src);
     nn_md_fini(&wei);
+    nn_md_fini(&wei_any);
     nn_md_fini(&bias);
     nn_md_fini(&dst);
     simclr__nn_dense_destroy(d);
@@ -1052,6 +1074,12 @@ void simclr__nn_dense_destroy(simclr__nn_dense *d)
     nn_prim_fini(&d->fwd);
     nn_prim_fini(&d->bwd_data);
     nn_prim_fini(&d->bwd_weights);
+    nn_prim_fini(&d->to_fwd);
+    nn_prim_fini(&d->to_bwd);
+    nn_prim_fini(&d->from_diff);
+    simclr__aligned_free(d->w_fwd);
+    simclr__aligned_free(d->w_bwd);
+    simclr__aligned_free(d->dw);
     simclr__free(d);
 }
 
@@ -1059,9 +1087,12 @@ simclr_status simclr__nn_dense_forward(simclr__nn_dense *d, const float *src,
                                        const float *weight, const float *bias,
                                        float *dst, simclr__error *err)
 {
-    void *bufs[] = {NN_IN(src), NN_IN(weight), NN_IN(bias), dst};
+    const void *w;
+    simclr_status st =
+        nn_weights_in(d->ctx, &d->to_fwd, d->w_fwd, weight, &w, err);
+    void *bufs[] = {NN_IN(src), NN_IN(w), NN_IN(bias), dst};
 
-    return nn_prim_run(d->ctx, &d->fwd, bufs, err);
+    return st != SIMCLR_OK ? st : nn_prim_run(d->ctx, &d->fwd, bufs, err);
 }
 
 simclr_status simclr__nn_dense_backward(simclr__nn_dense *d, const float *src,
@@ -1070,17 +1101,27 @@ simclr_status simclr__nn_dense_backward(simclr__nn_dense *d, const float *src,
                                         float *diff_weight, float *diff_bias,
                                         simclr__error *err)
 {
-    void *wbufs[] = {NN_IN(src), NN_IN(diff_dst), diff_weight, diff_bias};
-    void *dbufs[] = {NN_IN(diff_dst), NN_IN(weight), diff_src};
+    void *dw = d->dw ? d->dw : diff_weight;
+    void *wbufs[] = {NN_IN(src), NN_IN(diff_dst), dw, diff_bias};
+    void *back[] = {dw, diff_weight};
     simclr_status st;
+    const void *w;
 
-    /* dL/dweight and dL/dbias */
+    /* dL/dweight and dL/dbias, then the weights' back to (O, I) */
     assert(d->bwd_weights.prim);
     st = nn_prim_run(d->ctx, &d->bwd_weights, wbufs, err);
+    if (st == SIMCLR_OK && d->from_diff.prim)
+        st = nn_prim_run(d->ctx, &d->from_diff, back, err);
     if (st != SIMCLR_OK || !diff_src)
         return st;
 
     /* dL/dsrc */
     assert(d->bwd_data.prim);
-    return nn_prim_run(d->ctx, &d->bwd_data, dbufs, err);
+    st = nn_weights_in(d->ctx, &d->to_bwd, d->w_bwd, weight, &w, err);
+    if (st == SIMCLR_OK) {
+        void *dbufs[] = {NN_IN(diff_dst), NN_IN(w), diff_src};
+
+        st = nn_prim_run(d->ctx, &d->bwd_data, dbufs, err);
+    }
+    return st;
 }

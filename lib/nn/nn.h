@@ -199,8 +199,11 @@ simclr_status simclr__nn_add_forward(simclr__nn_add *add, const float *a,
 
 typedef struct simclr__nn_dense simclr__nn_dense;
 
-/* All plain: src (N, I), dst (N, O), weight (O, I) as PyTorch's Linear,
- * bias (O). */
+/* Caller buffers are plain: src (N, I), dst (N, O), weight (O, I) as
+ * PyTorch's Linear, bias (O). The layer reorders the weights into the
+ * layout its primitives prefer (blocked on AVX-512) and the weight
+ * gradient back; the plain-weight GEMM path of oneDNN 2.6 reads past its
+ * own packing buffers, which valgrind reports. */
 typedef struct simclr__nn_dense_desc {
     int64_t n, in, out;
     bool bias;          /* with a bias (O) */
