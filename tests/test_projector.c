@@ -22,7 +22,8 @@
 #define OUT_TOL  1e-4 /* relative L2 error of outputs and statistics */
 #define GRAD_TOL 1e-3 /* relative L2 error of gradients */
 
-/* ---- reference files ------------------------------------------------------ */
+/* ---- reference files ------------------------------------------------------
+ */
 
 typedef struct ref_tensor {
     char name[96];
@@ -181,8 +182,8 @@ static double rel_l2(const float *a, const float *b, size_t n)
 /* The worst errors of the current case, printed at its end. */
 static double worst_out, worst_grad;
 
-static void expect_close(const ref_case *rc, const char *name,
-                         const float *got, size_t n, double tol)
+static void expect_close(const ref_case *rc, const char *name, const float *got,
+                         size_t n, double tol)
 {
     double e = rel_l2(got, ref_f32(rc, name, n), n);
     double *worst = tol == GRAD_TOL ? &worst_grad : &worst_out;
@@ -208,9 +209,8 @@ static simclr_param_info info_at(const simclr_projector *proj, size_t i)
     return p;
 }
 
-static simclr_projector *make_projector(simclr_projector_kind kind,
-                                        uint32_t d, uint32_t h, uint32_t o,
-                                        uint64_t seed)
+static simclr_projector *make_projector(simclr_projector_kind kind, uint32_t d,
+                                        uint32_t h, uint32_t o, uint64_t seed)
 {
     simclr_projector_config cfg;
     simclr_projector *proj = NULL;
@@ -249,8 +249,7 @@ static void load_init(simclr_projector *proj, const ref_case *rc, bool v2)
         if (p.dtype == SIMCLR_PARAM_I64)
             p.value_i64[0] = ref_i64(rc, key);
         else
-            memcpy(p.value, ref_f32(rc, key, p.numel),
-                   p.numel * sizeof(float));
+            memcpy(p.value, ref_f32(rc, key, p.numel), p.numel * sizeof(float));
     }
     for (i = 0; i < rc->count; i++)
         if (strncmp(rc->tensors[i].name, "init.", 5) == 0)
@@ -310,9 +309,8 @@ static void check_case(const char *name)
     }
 
     /* backward: every trained tensor and the input */
-    assert_int_equal(simclr_projector_backward(
-                         proj, ref_f32(&rc, "dz", zn), dh),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_projector_backward(proj, ref_f32(&rc, "dz", zn), dh), SIMCLR_OK);
     expect_close(&rc, "grad.input", dh, hn, GRAD_TOL);
     for (i = 0; i < count; i++) {
         simclr_param_info p = info_at(proj, i);
@@ -330,9 +328,9 @@ static void check_case(const char *name)
         grad_copy = malloc(p.numel * sizeof(float));
         assert_non_null(grad_copy);
         memcpy(grad_copy, p.grad, p.numel * sizeof(float));
-        assert_int_equal(simclr_projector_backward(
-                             proj, ref_f32(&rc, "dz", zn), NULL),
-                         SIMCLR_OK);
+        assert_int_equal(
+            simclr_projector_backward(proj, ref_f32(&rc, "dz", zn), NULL),
+            SIMCLR_OK);
         assert_memory_equal(grad_copy, p.grad, p.numel * sizeof(float));
         free(grad_copy);
     }
@@ -472,8 +470,8 @@ static void check_fd(simclr_projector_kind kind)
         x[j] = keep;
         fd = (up - down) / (2.0 * eps);
         if (!(fabs(fd - dh[j]) <= 2e-2 * fabs(fd) + 2e-3))
-            fail_msg("input[%zu]: finite difference %.6g, backward %.6g", j,
-                     fd, (double)dh[j]);
+            fail_msg("input[%zu]: finite difference %.6g, backward %.6g", j, fd,
+                     (double)dh[j]);
     }
     simclr_projector_destroy(proj);
 }
@@ -495,12 +493,13 @@ static void test_names_and_shapes(void **state)
         simclr_param_kind kind;
         uint32_t ndim;
         uint64_t d0, d1;
-    } v1[] = {
-        {"head.0.weight", SIMCLR_PARAM_WEIGHT, 2, 48, 32},
-        {"head.0.bias", SIMCLR_PARAM_NORM, 1, 48, 0},
-        {"head.2.weight", SIMCLR_PARAM_WEIGHT, 2, 16, 48},
-        {"head.2.bias", SIMCLR_PARAM_NORM, 1, 16, 0},
-    },
+    } v1[] =
+        {
+            {"head.0.weight", SIMCLR_PARAM_WEIGHT, 2, 48, 32},
+            {"head.0.bias", SIMCLR_PARAM_NORM, 1, 48, 0},
+            {"head.2.weight", SIMCLR_PARAM_WEIGHT, 2, 16, 48},
+            {"head.2.bias", SIMCLR_PARAM_NORM, 1, 16, 0},
+        },
       v2[] = {
           {"head.0.weight", SIMCLR_PARAM_WEIGHT, 2, 48, 32},
           {"head.1.weight", SIMCLR_PARAM_NORM, 1, 48, 0},
@@ -545,8 +544,8 @@ static void test_names_and_shapes(void **state)
         assert_int_equal(p.ndim, v2[i].ndim);
         assert_int_equal(p.shape[0], v2[i].d0);
         assert_int_equal(p.shape[1], v2[i].d1);
-        assert_int_equal(p.dtype, v2[i].ndim == 0 ? SIMCLR_PARAM_I64
-                                                  : SIMCLR_PARAM_F32);
+        assert_int_equal(p.dtype,
+                         v2[i].ndim == 0 ? SIMCLR_PARAM_I64 : SIMCLR_PARAM_F32);
         assert_true((p.grad != NULL) == (v2[i].kind != SIMCLR_PARAM_BUFFER));
     }
     memset(&p, 0, sizeof(p));
@@ -591,8 +590,7 @@ static void check_uniform(const simclr_param_info *p, double bound)
     mean = sum / n;
     var = sq / n - mean * mean;
     assert_true(fabs(mean) <= 5.0 * bound / sqrt(3.0 * n));
-    assert_true(fabs(var / (bound * bound / 3.0) - 1.0) <= 5.0 * 0.9 /
-                                                              sqrt(n));
+    assert_true(fabs(var / (bound * bound / 3.0) - 1.0) <= 5.0 * 0.9 / sqrt(n));
 }
 
 static void test_initialisation(void **state)
@@ -713,8 +711,7 @@ static void test_bad_calls(void **state)
                      SIMCLR_ERR_INVALID_ARGUMENT);
 
     /* the backward needs a training forward first */
-    assert_int_equal(simclr_projector_backward(proj, dz, dh),
-                     SIMCLR_ERR_STATE);
+    assert_int_equal(simclr_projector_backward(proj, dz, dh), SIMCLR_ERR_STATE);
     assert_non_null(strstr(simclr_projector_error(proj), "no training"));
     assert_int_equal(simclr_projector_backward(proj, NULL, dh),
                      SIMCLR_ERR_INVALID_ARGUMENT);
@@ -736,9 +733,9 @@ static void test_bad_calls(void **state)
     /* NaN in the input: refused, running statistics unchanged */
     memset(&p, 0, sizeof(p));
     p.size = sizeof(p);
-    assert_int_equal(simclr_projector_param_find(proj, "head.1.running_mean",
-                                                 &p),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_projector_param_find(proj, "head.1.running_mean", &p),
+        SIMCLR_OK);
     memcpy(mean_before, p.value, sizeof(mean_before));
     x[5] = NAN;
     assert_int_equal(simclr_projector_forward_train(proj, x, 3, 8, z),

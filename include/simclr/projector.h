@@ -66,11 +66,11 @@ typedef struct simclr_projector_config {
     size_t size; /**< sizeof(simclr_projector_config), set by init */
 
     simclr_projector_kind kind; /**< v1 or v2 head */
-    uint32_t in_dim;     /**< input width D, 1 to 65536; must be the
-                              encoder's feature size */
-    uint32_t hidden_dim; /**< hidden width H, 1 to 65536; 0 means D */
-    uint32_t out_dim;    /**< output width d, 1 to 65536 */
-    uint64_t seed;       /**< keys the initial weights */
+    uint32_t in_dim;            /**< input width D, 1 to 65536; must be the
+                                     encoder's feature size */
+    uint32_t hidden_dim;        /**< hidden width H, 1 to 65536; 0 means D */
+    uint32_t out_dim;           /**< output width d, 1 to 65536 */
+    uint64_t seed;              /**< keys the initial weights */
 } simclr_projector_config;
 
 /** @brief A projection head. Opaque; made by simclr_projector_create().
@@ -106,12 +106,12 @@ simclr_projector_config_init(simclr_projector_config *cfg);
  * @param out Receives the head; set to NULL on failure. Not NULL.
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer, a
  *         config whose size field this library does not know, or a field
- *         out of range (the detail text names it); SIMCLR_ERR_NOMEM;
- *         SIMCLR_ERR_BACKEND if the compute context cannot be made.
+ *         out of range (the detail text names it); SIMCLR_ERR_NOMEM.
+ *         The compute primitives are made later, on the first call with
+ *         a batch size.
  */
-SIMCLR_API simclr_status
-simclr_projector_create(const simclr_projector_config *cfg,
-                        simclr_projector **out);
+SIMCLR_API simclr_status simclr_projector_create(
+    const simclr_projector_config *cfg, simclr_projector **out);
 
 /**
  * @brief Release a projection head. NULL is ignored. Since 0.1.
@@ -136,9 +136,8 @@ SIMCLR_API const char *simclr_projector_error(const simclr_projector *proj);
  * @param cfg  Receives a copy. Not NULL.
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer.
  */
-SIMCLR_API simclr_status
-simclr_projector_config_get(const simclr_projector *proj,
-                            simclr_projector_config *cfg);
+SIMCLR_API simclr_status simclr_projector_config_get(
+    const simclr_projector *proj, simclr_projector_config *cfg);
 
 /**
  * @brief Training forward: z of a batch of features, batch norm (v2) with
@@ -165,9 +164,10 @@ simclr_projector_config_get(const simclr_projector *proj,
  *         or infinity (nothing is changed); SIMCLR_ERR_LIMIT if the
  *         batch's sizes overflow; SIMCLR_ERR_NOMEM; SIMCLR_ERR_BACKEND.
  */
-SIMCLR_API simclr_status
-simclr_projector_forward_train(simclr_projector *proj, const float *src,
-                               size_t n, uint32_t dim, float *dst);
+SIMCLR_API simclr_status simclr_projector_forward_train(simclr_projector *proj,
+                                                        const float *src,
+                                                        size_t n, uint32_t dim,
+                                                        float *dst);
 
 /**
  * @brief Backward pass of the last training forward.
@@ -211,9 +211,10 @@ SIMCLR_API simclr_status simclr_projector_backward(simclr_projector *proj,
  *         for a NaN or infinity in @p src; SIMCLR_ERR_LIMIT,
  *         SIMCLR_ERR_NOMEM, SIMCLR_ERR_BACKEND.
  */
-SIMCLR_API simclr_status
-simclr_projector_forward_infer(simclr_projector *proj, const float *src,
-                               size_t n, uint32_t dim, float *dst);
+SIMCLR_API simclr_status simclr_projector_forward_infer(simclr_projector *proj,
+                                                        const float *src,
+                                                        size_t n, uint32_t dim,
+                                                        float *dst);
 
 /**
  * @brief How many named tensors the head has. Thread-safe. Since 0.1.
@@ -259,9 +260,8 @@ SIMCLR_API simclr_status simclr_projector_param(const simclr_projector *proj,
  * @return SIMCLR_OK; SIMCLR_ERR_INVALID_ARGUMENT for a NULL pointer, a bad
  *         size field or a name the head does not have.
  */
-SIMCLR_API simclr_status
-simclr_projector_param_find(const simclr_projector *proj, const char *name,
-                            simclr_param_info *out);
+SIMCLR_API simclr_status simclr_projector_param_find(
+    const simclr_projector *proj, const char *name, simclr_param_info *out);
 
 SIMCLR_END_DECLS
 

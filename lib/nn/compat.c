@@ -148,8 +148,7 @@ dnnl_status_t nn_ip_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                            const nn_md *dst, const_dnnl_primitive_attr_t attr)
 {
     return dnnl_inner_product_forward_primitive_desc_create(
-        pd, eng, prop, src->md, wei->md, bias ? bias->md : NULL, dst->md,
-        attr);
+        pd, eng, prop, src->md, wei->md, bias ? bias->md : NULL, dst->md, attr);
 }
 
 dnnl_status_t nn_ip_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
@@ -162,9 +161,8 @@ dnnl_status_t nn_ip_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
         pd, eng, diff_src->md, wei->md, diff_dst->md, hint, attr);
 }
 
-dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd,
-                                   dnnl_engine_t eng, const nn_md *src,
-                                   const nn_md *diff_wei,
+dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                   const nn_md *src, const nn_md *diff_wei,
                                    const nn_md *diff_bias,
                                    const nn_md *diff_dst,
                                    const_dnnl_primitive_desc_t hint,
@@ -380,9 +378,8 @@ dnnl_status_t nn_ip_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
 }
 
-dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd,
-                                   dnnl_engine_t eng, const nn_md *src,
-                                   const nn_md *diff_wei,
+dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                   const nn_md *src, const nn_md *diff_wei,
                                    const nn_md *diff_bias,
                                    const nn_md *diff_dst,
                                    const_dnnl_primitive_desc_t hint,

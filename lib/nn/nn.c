@@ -1024,9 +1024,8 @@ simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
     if (st != SIMCLR_OK)
         goto fail;
     if (desc->training) {
-        NN_CHECK(err,
-                 nn_ip_bwd_weights_pd(&pd, ctx->engine, &src, &wei_any,
-                                      bias_md, &dst, fwd_pd, ctx->attr));
+        NN_CHECK(err, nn_ip_bwd_weights_pd(&pd, ctx->engine, &src, &wei_any,
+                                           bias_md, &dst, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &d->bwd_weights, pd, wei_ids, 4, err);
         if (st == SIMCLR_OK)
             st = nn_reorder_init(
@@ -1039,8 +1038,8 @@ simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
             goto fail;
     }
     if (desc->training && desc->need_src_grad) {
-        NN_CHECK(err, nn_ip_bwd_data_pd(&pd, ctx->engine, &src, &wei_any,
-                                        &dst, fwd_pd, ctx->attr));
+        NN_CHECK(err, nn_ip_bwd_data_pd(&pd, ctx->engine, &src, &wei_any, &dst,
+                                        fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &d->bwd_data, pd, data_ids, 3, err);
         if (st == SIMCLR_OK)
             st = nn_reorder_init(

@@ -1,7 +1,8 @@
 /*
  * The compute layer: convolution, batch normalisation, ReLU, pooling, the
  * residual add and the dense layer, each a oneDNN primitive made once for
- * one shape and then run on caller buffers. Nothing outside lib/nn sees oneDNN's types.
+ * one shape and then run on caller buffers. Nothing outside lib/nn sees
+ * oneDNN's types.
  *
  * Weights and per-channel vectors are float32 in PyTorch's plain layouts
  * (O, I, KH, KW) and (C); the layers reorder weights to the layouts their

@@ -46,7 +46,7 @@ typedef struct head_param {
 typedef struct head_layer {
     int64_t in, out;
     bool relu;
-    size_t weight, bias;                   /* dense */
+    size_t weight, bias;                  /* dense */
     size_t gamma, beta, mean, var, count; /* batch norm */
 } head_layer;
 
@@ -103,8 +103,8 @@ static simclr_status check_dim(const char *what, uint32_t v, bool zero_ok)
 {
     if ((v == 0 && !zero_ok) || v > MAX_DIM)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "projector %s %u is not between 1 and %u", what,
-                            v, MAX_DIM);
+                            "projector %s %u is not between 1 and %u", what, v,
+                            MAX_DIM);
     return SIMCLR_OK;
 }
 
@@ -216,8 +216,8 @@ static simclr_status add_layer(simclr_projector *proj, size_t i, int module,
         st = add_param(proj, module + 1, "bias", SIMCLR_PARAM_NORM, 1, o, 0,
                        &l->beta);
     if (st == SIMCLR_OK && v2)
-        st = add_param(proj, module + 1, "running_mean", SIMCLR_PARAM_BUFFER,
-                       1, o, 0, &l->mean);
+        st = add_param(proj, module + 1, "running_mean", SIMCLR_PARAM_BUFFER, 1,
+                       o, 0, &l->mean);
     if (st == SIMCLR_OK && v2)
         st = add_param(proj, module + 1, "running_var", SIMCLR_PARAM_BUFFER, 1,
                        o, 0, &l->var);
@@ -280,7 +280,7 @@ static simclr_status layer_run_init(simclr_projector *proj, head_plan *plan,
     layer_run *r = &plan->runs[i];
     bool bn = l->gamma != NONE, train = plan->training;
     simclr__nn_dense_desc desc = {(int64_t)plan->n, l->in, l->out,
-                                  l->bias != NONE, train, train};
+                                  l->bias != NONE,  train, train};
     size_t rows = plan->n;
     simclr_status st;
 
@@ -289,8 +289,8 @@ static simclr_status layer_run_init(simclr_projector *proj, head_plan *plan,
         st = simclr__nn_bnorm_rows_create(plan->ctx, desc.n, l->out, BN_EPS,
                                           train, l->relu, err, &r->bn);
     if (st == SIMCLR_OK && !bn && l->relu)
-        st = simclr__nn_relu_rows_create(plan->ctx, desc.n, l->out, train,
-                                         err, &r->relu);
+        st = simclr__nn_relu_rows_create(plan->ctx, desc.n, l->out, train, err,
+                                         &r->relu);
     if (st != SIMCLR_OK)
         return st;
 
@@ -302,9 +302,9 @@ static simclr_status layer_run_init(simclr_projector *proj, head_plan *plan,
                : r->y;
     if (train) {
         r->dy = simclr__malloc_array(rows * (size_t)l->out, sizeof(float));
-        r->da = bn || l->relu ? simclr__malloc_array(rows * (size_t)l->out,
-                                                     sizeof(float))
-                              : r->dy;
+        r->da = bn || l->relu
+                    ? simclr__malloc_array(rows * (size_t)l->out, sizeof(float))
+                    : r->dy;
     }
     if (bn) {
         r->mean = simclr__malloc_array((size_t)l->out, sizeof(float));
@@ -328,7 +328,8 @@ static simclr_status plan_create(simclr_projector *proj, size_t n,
     head_plan *plan;
 
     *out = NULL;
-    if (!simclr__mul_size(n, (size_t)MAX_DIM, &in_count) || n > (uint64_t)INT64_MAX)
+    if (!simclr__mul_size(n, (size_t)MAX_DIM, &in_count) ||
+        n > (uint64_t)INT64_MAX)
         return simclr__fail(err, SIMCLR_ERR_LIMIT,
                             "a batch of %zu rows is too large", n);
     plan = simclr__calloc(1, sizeof(*plan));
@@ -396,9 +397,9 @@ static simclr_status plan_forward(simclr_projector *proj, head_plan *plan,
                                      r->y, err));
         /* a = [ReLU](BN(y)) or ReLU(y) */
         if (r->bn && plan->training)
-            TRY(simclr__nn_bnorm_forward_train(
-                r->bn, r->y, p[l->gamma].value, shift_of(proj, plan, l, false),
-                r->a, r->mean, r->var, err));
+            TRY(simclr__nn_bnorm_forward_train(r->bn, r->y, p[l->gamma].value,
+                                               shift_of(proj, plan, l, false),
+                                               r->a, r->mean, r->var, err));
         else if (r->bn)
             TRY(simclr__nn_bnorm_forward_infer(
                 r->bn, r->y, p[l->gamma].value, shift_of(proj, plan, l, false),
@@ -431,8 +432,8 @@ static void plan_update_running(simclr_projector *proj, head_plan *plan)
         rv = proj->params[l->var].value;
         for (c = 0; c < l->out; c++) {
             rm[c] = (1.f - BN_MOMENTUM) * rm[c] + BN_MOMENTUM * r->mean[c];
-            rv[c] = (1.f - BN_MOMENTUM) * rv[c] +
-                    BN_MOMENTUM * r->var[c] * unbias;
+            rv[c] =
+                (1.f - BN_MOMENTUM) * rv[c] + BN_MOMENTUM * r->var[c] * unbias;
         }
         proj->params[l->count].value_i64[0] += 1;
     }
@@ -588,8 +589,8 @@ simclr_status simclr_projector_param(const simclr_projector *proj, size_t i,
                             "projector or parameter info is NULL");
     if (i >= proj->nparams)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "projector parameter index %zu is not below %zu",
-                            i, proj->nparams);
+                            "projector parameter index %zu is not below %zu", i,
+                            proj->nparams);
     return describe(&proj->params[i], out);
 }
 
@@ -605,10 +606,9 @@ simclr_status simclr_projector_param_find(const simclr_projector *proj,
     for (i = 0; i < proj->nparams; i++)
         if (strcmp(proj->params[i].name, name) == 0)
             return describe(&proj->params[i], out);
-    return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                        "the %s projector has no tensor %s",
-                        proj->cfg.kind == SIMCLR_PROJECTOR_V1 ? "v1" : "v2",
-                        name);
+    return simclr__fail(
+        NULL, SIMCLR_ERR_INVALID_ARGUMENT, "the %s projector has no tensor %s",
+        proj->cfg.kind == SIMCLR_PROJECTOR_V1 ? "v1" : "v2", name);
 }
 
 /* ---- compute ------------------------------------------------------------- */
@@ -631,10 +631,9 @@ static simclr_status check_forward(simclr_projector *proj, const float *src,
                                    const char *call, size_t *count)
 {
     if (!proj || !src || !dst)
-        return simclr__fail(proj ? &proj->err : NULL,
-                            SIMCLR_ERR_INVALID_ARGUMENT,
-                            "projector %s: projector, src or dst is NULL",
-                            call);
+        return simclr__fail(
+            proj ? &proj->err : NULL, SIMCLR_ERR_INVALID_ARGUMENT,
+            "projector %s: projector, src or dst is NULL", call);
     if (n == 0)
         return simclr__fail(&proj->err, SIMCLR_ERR_INVALID_ARGUMENT,
                             "projector %s: batch size is 0", call);
@@ -707,8 +706,7 @@ simclr_status simclr_projector_backward(simclr_projector *proj,
         return simclr__fail(&proj->err, SIMCLR_ERR_STATE,
                             "projector backward: no training forward to go "
                             "back through");
-    st = check_finite(&proj->err, diff_dst,
-                      proj->train->n * proj->cfg.out_dim,
+    st = check_finite(&proj->err, diff_dst, proj->train->n * proj->cfg.out_dim,
                       "projector gradient dL/dz");
     if (st != SIMCLR_OK)
         return st;
