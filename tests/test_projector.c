@@ -775,6 +775,13 @@ static void test_bad_calls(void **state)
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_projector_param_count(NULL), 0);
     simclr_projector_destroy(proj);
+
+    /* v1 has no batch norm: a training batch of 1 is fine */
+    proj = make_projector(SIMCLR_PROJECTOR_V1, 8, 8, 4, 3);
+    assert_int_equal(simclr_projector_forward_train(proj, x, 1, 8, z),
+                     SIMCLR_OK);
+    assert_int_equal(simclr_projector_backward(proj, z, dh), SIMCLR_OK);
+    simclr_projector_destroy(proj);
 }
 
 int main(void)

@@ -272,7 +272,7 @@ static void plan_destroy(head_plan *plan)
     simclr__free(plan);
 }
 
-/* The primitives and buffers of layer @p i for batch @p n. */
+/* The primitives and buffers of layer @p i for the plan's batch size. */
 static simclr_status layer_run_init(simclr_projector *proj, head_plan *plan,
                                     size_t i, simclr__error *err)
 {
@@ -294,8 +294,8 @@ static simclr_status layer_run_init(simclr_projector *proj, head_plan *plan,
     if (st != SIMCLR_OK)
         return st;
 
-    /* (n, out) activations: rows * out fits, as n * D was checked and
-     * every width is at most 65536 */
+    /* (n, out) activations: rows * out fits, as n * 65536 was checked
+     * and no width is larger */
     r->y = simclr__malloc_array(rows * (size_t)l->out, sizeof(float));
     r->a = bn || l->relu
                ? simclr__malloc_array(rows * (size_t)l->out, sizeof(float))
