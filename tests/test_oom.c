@@ -362,6 +362,47 @@ static simclr_status encoder_encode(void)
     return st;
 }
 
+/* A small v2 head (batch norm in every layer). */
+static simclr_status make_tiny_projector(simclr_projector **proj)
+{
+    simclr_projector_config cfg;
+
+    simclr_projector_config_init(&cfg);
+    cfg.kind = SIMCLR_PROJECTOR_V2;
+    cfg.in_dim = 8;
+    cfg.hidden_dim = 6;
+    cfg.out_dim = 4;
+    return simclr_projector_create(&cfg, proj);
+}
+
+static simclr_status make_projector(void)
+{
+    simclr_projector *proj;
+    simclr_status st = make_tiny_projector(&proj);
+
+    simclr_projector_destroy(proj);
+    return st;
+}
+
+/* A training step and an inference, each making its plan. */
+static simclr_status projector_step(void)
+{
+    float h[2 * 8] = {0}, z[2 * 4], dh[2 * 8];
+    simclr_projector *proj;
+    simclr_status st = make_tiny_projector(&proj);
+
+    if (st != SIMCLR_OK)
+        return st;
+    h[3] = 1.f;
+    st = simclr_projector_forward_train(proj, h, 2, 8, z);
+    if (st == SIMCLR_OK)
+        st = simclr_projector_backward(proj, z, dh);
+    if (st == SIMCLR_OK)
+        st = simclr_projector_forward_infer(proj, h, 2, 8, z);
+    simclr_projector_destroy(proj);
+    return st;
+}
+
 /* A weights file: write it (atomically) in the IDX folder, read it back. */
 static simclr_status safetensors_write_read(void)
 {
@@ -423,6 +464,8 @@ static const struct {
     {"encoder_create", make_encoder},
     {"encoder_train_step", encoder_train_step},
     {"encode_tensor", encoder_encode},
+    {"projector_create", make_projector},
+    {"projector_step", projector_step},
     {"safetensors write and read", safetensors_write_read},
     {"dataset_open_idx", open_idx_dataset},
     {"loader_first_batch", load_first_batch},

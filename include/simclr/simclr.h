@@ -18,6 +18,7 @@
 #include "simclr/augment.h"
 #include "simclr/dataset.h"
 #include "simclr/encoder.h"
+#include "simclr/projector.h"
 #include "simclr/loss.h"
 #include "simclr/optim.h"
 

@@ -142,6 +142,37 @@ dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
         pad, pad, hint, attr);
 }
 
+dnnl_status_t nn_ip_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                           dnnl_prop_kind_t prop, const nn_md *src,
+                           const nn_md *wei, const nn_md *bias,
+                           const nn_md *dst, const_dnnl_primitive_attr_t attr)
+{
+    return dnnl_inner_product_forward_primitive_desc_create(
+        pd, eng, prop, src->md, wei->md, bias ? bias->md : NULL, dst->md, attr);
+}
+
+dnnl_status_t nn_ip_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                const nn_md *diff_src, const nn_md *wei,
+                                const nn_md *diff_dst,
+                                const_dnnl_primitive_desc_t hint,
+                                const_dnnl_primitive_attr_t attr)
+{
+    return dnnl_inner_product_backward_data_primitive_desc_create(
+        pd, eng, diff_src->md, wei->md, diff_dst->md, hint, attr);
+}
+
+dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                   const nn_md *src, const nn_md *diff_wei,
+                                   const nn_md *diff_bias,
+                                   const nn_md *diff_dst,
+                                   const_dnnl_primitive_desc_t hint,
+                                   const_dnnl_primitive_attr_t attr)
+{
+    return dnnl_inner_product_backward_weights_primitive_desc_create(
+        pd, eng, src->md, diff_wei->md, diff_bias ? diff_bias->md : NULL,
+        diff_dst->md, hint, attr);
+}
+
 dnnl_status_t nn_binary_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                            dnnl_alg_kind_t alg, const nn_md *src0,
                            const nn_md *src1, const nn_md *dst,
@@ -312,6 +343,52 @@ dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
     dnnl_pooling_desc_t d;
     dnnl_status_t s = dnnl_pooling_backward_desc_init(
         &d, alg, &diff_src->md, &diff_dst->md, strides, kernel, pad, pad);
+
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
+}
+
+dnnl_status_t nn_ip_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                           dnnl_prop_kind_t prop, const nn_md *src,
+                           const nn_md *wei, const nn_md *bias,
+                           const nn_md *dst, const_dnnl_primitive_attr_t attr)
+{
+    dnnl_inner_product_desc_t d;
+    dnnl_status_t s = dnnl_inner_product_forward_desc_init(
+        &d, prop, &src->md, &wei->md, bias ? &bias->md : NULL, &dst->md);
+
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, NULL);
+}
+
+dnnl_status_t nn_ip_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                const nn_md *diff_src, const nn_md *wei,
+                                const nn_md *diff_dst,
+                                const_dnnl_primitive_desc_t hint,
+                                const_dnnl_primitive_attr_t attr)
+{
+    dnnl_inner_product_desc_t d;
+    dnnl_status_t s = dnnl_inner_product_backward_data_desc_init(
+        &d, &diff_src->md, &wei->md, &diff_dst->md);
+
+    return s != dnnl_success
+               ? s
+               : dnnl_primitive_desc_create(pd, &d, attr, eng, hint);
+}
+
+dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                   const nn_md *src, const nn_md *diff_wei,
+                                   const nn_md *diff_bias,
+                                   const nn_md *diff_dst,
+                                   const_dnnl_primitive_desc_t hint,
+                                   const_dnnl_primitive_attr_t attr)
+{
+    dnnl_inner_product_desc_t d;
+    dnnl_status_t s = dnnl_inner_product_backward_weights_desc_init(
+        &d, &src->md, &diff_wei->md, diff_bias ? &diff_bias->md : NULL,
+        &diff_dst->md);
 
     return s != dnnl_success
                ? s

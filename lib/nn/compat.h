@@ -99,6 +99,24 @@ dnnl_status_t nn_pool_bwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                              const_dnnl_primitive_desc_t hint,
                              const_dnnl_primitive_attr_t attr);
 
+/* Inner product (dense layer) on 2-D (N, I) data, weights (O, I); @p bias
+ * may be NULL (no bias; for the weights' backward, no bias gradient). */
+dnnl_status_t nn_ip_fwd_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                           dnnl_prop_kind_t prop, const nn_md *src,
+                           const nn_md *wei, const nn_md *bias,
+                           const nn_md *dst, const_dnnl_primitive_attr_t attr);
+dnnl_status_t nn_ip_bwd_data_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                const nn_md *diff_src, const nn_md *wei,
+                                const nn_md *diff_dst,
+                                const_dnnl_primitive_desc_t hint,
+                                const_dnnl_primitive_attr_t attr);
+dnnl_status_t nn_ip_bwd_weights_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
+                                   const nn_md *src, const nn_md *diff_wei,
+                                   const nn_md *diff_bias,
+                                   const nn_md *diff_dst,
+                                   const_dnnl_primitive_desc_t hint,
+                                   const_dnnl_primitive_attr_t attr);
+
 /* Element-wise binary operation dst = src0 (op) src1. */
 dnnl_status_t nn_binary_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t eng,
                            dnnl_alg_kind_t alg, const nn_md *src0,

@@ -525,11 +525,10 @@ struct simclr__nn_bnorm {
     void *workspace; /* fused ReLU in training: its mask */
 };
 
-simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
-                                      simclr__nn_shape shape, float eps,
-                                      bool training, bool fuse_relu,
-                                      simclr__error *err,
-                                      simclr__nn_bnorm **out)
+/* A batch norm over @p data (activations or plain (N, C) rows). */
+static simclr_status nn_bnorm_init(simclr__nn_ctx *ctx, const nn_md *data,
+                                   float eps, bool training, bool fuse_relu,
+                                   simclr__error *err, simclr__nn_bnorm **out)
 {
     static const int fwd_ids[] = {
         DNNL_ARG_SRC,  DNNL_ARG_SCALE,    DNNL_ARG_SHIFT,    DNNL_ARG_DST,
@@ -545,7 +544,6 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     simclr_status st = SIMCLR_OK;
     simclr__nn_bnorm *bn;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
-    nn_md data = {0};
 
     *out = NULL;
     bn = simclr__calloc(1, sizeof(*bn));
@@ -553,7 +551,6 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
         return simclr__fail(err, SIMCLR_ERR_NOMEM,
                             "out of memory for a batch norm");
     bn->ctx = ctx;
-    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
     if (!training)
         flags |= dnnl_use_global_stats;
     if (fuse_relu)
@@ -561,7 +558,7 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     NN_CHECK(err, nn_bnorm_fwd_pd(&fwd_pd, ctx->engine,
                                   training ? dnnl_forward_training
                                            : dnnl_forward_inference,
-                                  &data, eps, flags, ctx->attr));
+                                  data, eps, flags, ctx->attr));
     ws_bytes = nn_md_bytes(
         dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_workspace_md, 0));
     if (ws_bytes > 0) {
@@ -576,7 +573,7 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
     if (st != SIMCLR_OK)
         goto fail;
     if (training) {
-        NN_CHECK(err, nn_bnorm_bwd_pd(&pd, ctx->engine, &data, eps, flags,
+        NN_CHECK(err, nn_bnorm_bwd_pd(&pd, ctx->engine, data, eps, flags,
                                       fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &bn->bwd, pd, bwd_ids,
                           9 + NN_BNORM_BWD_TAKES_SHIFT, err);
@@ -591,8 +588,41 @@ fail:
         dnnl_primitive_desc_destroy(pd);
     if (fwd_pd)
         dnnl_primitive_desc_destroy(fwd_pd);
-    nn_md_fini(&data);
     simclr__nn_bnorm_destroy(bn);
+    return st;
+}
+
+simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
+                                      simclr__nn_shape shape, float eps,
+                                      bool training, bool fuse_relu,
+                                      simclr__error *err,
+                                      simclr__nn_bnorm **out)
+{
+    simclr_status st = SIMCLR_OK;
+    nn_md data = {0};
+
+    *out = NULL;
+    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
+    st = nn_bnorm_init(ctx, &data, eps, training, fuse_relu, err, out);
+fail:
+    nn_md_fini(&data);
+    return st;
+}
+
+simclr_status simclr__nn_bnorm_rows_create(simclr__nn_ctx *ctx, int64_t n,
+                                           int64_t c, float eps, bool training,
+                                           bool fuse_relu, simclr__error *err,
+                                           simclr__nn_bnorm **out)
+{
+    const dnnl_dims_t dims = {n, c};
+    simclr_status st = SIMCLR_OK;
+    nn_md data = {0};
+
+    *out = NULL;
+    NN_CHECK(err, nn_md_init(&data, 2, dims, dnnl_ab));
+    st = nn_bnorm_init(ctx, &data, eps, training, fuse_relu, err, out);
+fail:
+    nn_md_fini(&data);
     return st;
 }
 
@@ -652,9 +682,10 @@ struct simclr__nn_relu {
     nn_prim fwd, bwd;
 };
 
-simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
-                                     simclr__nn_shape shape, bool training,
-                                     simclr__error *err, simclr__nn_relu **out)
+/* A ReLU over @p data (activations or plain (N, C) rows). */
+static simclr_status nn_relu_init(simclr__nn_ctx *ctx, const nn_md *data,
+                                  bool training, simclr__error *err,
+                                  simclr__nn_relu **out)
 {
     static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DST};
     static const int bwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
@@ -662,24 +693,22 @@ simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
     simclr_status st = SIMCLR_OK;
     simclr__nn_relu *r;
     dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
-    nn_md data = {0};
 
     *out = NULL;
     r = simclr__calloc(1, sizeof(*r));
     if (!r)
         return simclr__fail(err, SIMCLR_ERR_NOMEM, "out of memory for a ReLU");
     r->ctx = ctx;
-    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
     NN_CHECK(err, nn_eltwise_fwd_pd(
                       &fwd_pd, ctx->engine,
                       training ? dnnl_forward_training : dnnl_forward_inference,
-                      dnnl_eltwise_relu, &data, 0.f, 0.f, ctx->attr));
+                      dnnl_eltwise_relu, data, 0.f, 0.f, ctx->attr));
     st = nn_prim_init(ctx, &r->fwd, fwd_pd, fwd_ids, 2, err);
     if (st != SIMCLR_OK)
         goto fail;
     if (training) {
         NN_CHECK(err, nn_eltwise_bwd_pd(&pd, ctx->engine, dnnl_eltwise_relu,
-                                        &data, 0.f, 0.f, fwd_pd, ctx->attr));
+                                        data, 0.f, 0.f, fwd_pd, ctx->attr));
         st = nn_prim_init(ctx, &r->bwd, pd, bwd_ids, 3, err);
         if (st != SIMCLR_OK)
             goto fail;
@@ -692,8 +721,39 @@ fail:
         dnnl_primitive_desc_destroy(pd);
     if (fwd_pd)
         dnnl_primitive_desc_destroy(fwd_pd);
-    nn_md_fini(&data);
     simclr__nn_relu_destroy(r);
+    return st;
+}
+
+simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
+                                     simclr__nn_shape shape, bool training,
+                                     simclr__error *err, simclr__nn_relu **out)
+{
+    simclr_status st = SIMCLR_OK;
+    nn_md data = {0};
+
+    *out = NULL;
+    NN_CHECK(err, nn_act_md(ctx, &data, shape, false));
+    st = nn_relu_init(ctx, &data, training, err, out);
+fail:
+    nn_md_fini(&data);
+    return st;
+}
+
+simclr_status simclr__nn_relu_rows_create(simclr__nn_ctx *ctx, int64_t n,
+                                          int64_t c, bool training,
+                                          simclr__error *err,
+                                          simclr__nn_relu **out)
+{
+    const dnnl_dims_t dims = {n, c};
+    simclr_status st = SIMCLR_OK;
+    nn_md data = {0};
+
+    *out = NULL;
+    NN_CHECK(err, nn_md_init(&data, 2, dims, dnnl_ab));
+    st = nn_relu_init(ctx, &data, training, err, out);
+fail:
+    nn_md_fini(&data);
     return st;
 }
 
@@ -906,4 +966,164 @@ simclr_status simclr__nn_add_forward(simclr__nn_add *a, const float *x,
     void *bufs[] = {NN_IN(x), NN_IN(y), dst};
 
     return nn_prim_run(a->ctx, &a->prim, bufs, err);
+}
+
+/* ---- dense layer ----------------------------------------------------------
+ */
+
+struct simclr__nn_dense {
+    simclr__nn_ctx *ctx;
+    nn_prim fwd, bwd_data, bwd_weights;
+    /* weights in the layouts the primitives chose, and the reorders from
+     * and to the plain (O, I) master copy; unused when equal */
+    nn_prim to_fwd, to_bwd, from_diff;
+    void *w_fwd, *w_bwd, *dw;
+};
+
+simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
+                                      const simclr__nn_dense_desc *desc,
+                                      simclr__error *err,
+                                      simclr__nn_dense **out)
+{
+    static const int fwd_ids[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS,
+                                  DNNL_ARG_DST};
+    static const int data_ids[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS,
+                                   DNNL_ARG_DIFF_SRC};
+    static const int wei_ids[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
+                                  DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
+    const dnnl_dims_t src_dims = {desc->n, desc->in},
+                      dst_dims = {desc->n, desc->out},
+                      wei_dims = {desc->out, desc->in}, bias_dims = {desc->out};
+    simclr_status st = SIMCLR_OK;
+    simclr__nn_dense *d;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    nn_md src = {0}, wei = {0}, wei_any = {0}, bias = {0}, dst = {0};
+    const nn_md *bias_md = desc->bias ? &bias : NULL;
+
+    *out = NULL;
+    d = simclr__calloc(1, sizeof(*d));
+    if (!d)
+        return simclr__fail(err, SIMCLR_ERR_NOMEM,
+                            "out of memory for a dense layer");
+    d->ctx = ctx;
+
+    /* rows (N, I) and (N, O) plain; weights in whatever layout each
+     * primitive prefers, reordered from and to PyTorch's (O, I) */
+    NN_CHECK(err, nn_md_init(&src, 2, src_dims, dnnl_ab));
+    NN_CHECK(err, nn_md_init(&dst, 2, dst_dims, dnnl_ab));
+    NN_CHECK(err, nn_md_init(&wei, 2, wei_dims, dnnl_ab));
+    NN_CHECK(err, nn_md_init(&wei_any, 2, wei_dims, dnnl_format_tag_any));
+    NN_CHECK(err, nn_md_init(&bias, 1, bias_dims, dnnl_a));
+    NN_CHECK(err, nn_ip_fwd_pd(&fwd_pd, ctx->engine,
+                               desc->training ? dnnl_forward_training
+                                              : dnnl_forward_inference,
+                               &src, &wei_any, bias_md, &dst, ctx->attr));
+    st = nn_prim_init(ctx, &d->fwd, fwd_pd, fwd_ids, 4, err);
+    if (st == SIMCLR_OK)
+        st = nn_reorder_init(
+            ctx, &d->to_fwd, &d->w_fwd, &wei,
+            dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_weights_md, 0),
+            true, err);
+    if (st != SIMCLR_OK)
+        goto fail;
+    if (desc->training) {
+        NN_CHECK(err, nn_ip_bwd_weights_pd(&pd, ctx->engine, &src, &wei_any,
+                                           bias_md, &dst, fwd_pd, ctx->attr));
+        st = nn_prim_init(ctx, &d->bwd_weights, pd, wei_ids, 4, err);
+        if (st == SIMCLR_OK)
+            st = nn_reorder_init(
+                ctx, &d->from_diff, &d->dw, &wei,
+                dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0),
+                false, err);
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    if (desc->training && desc->need_src_grad) {
+        NN_CHECK(err, nn_ip_bwd_data_pd(&pd, ctx->engine, &src, &wei_any, &dst,
+                                        fwd_pd, ctx->attr));
+        st = nn_prim_init(ctx, &d->bwd_data, pd, data_ids, 3, err);
+        if (st == SIMCLR_OK)
+            st = nn_reorder_init(
+                ctx, &d->to_bwd, &d->w_bwd, &wei,
+                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
+                true, err);
+        if (st != SIMCLR_OK)
+            goto fail;
+    }
+    *out = d;
+    d = NULL;
+
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (fwd_pd)
+        dnnl_primitive_desc_destroy(fwd_pd);
+    nn_md_fini(&src);
+    nn_md_fini(&wei);
+    nn_md_fini(&wei_any);
+    nn_md_fini(&bias);
+    nn_md_fini(&dst);
+    simclr__nn_dense_destroy(d);
+    return st;
+}
+
+void simclr__nn_dense_destroy(simclr__nn_dense *d)
+{
+    if (!d)
+        return;
+    nn_prim_fini(&d->fwd);
+    nn_prim_fini(&d->bwd_data);
+    nn_prim_fini(&d->bwd_weights);
+    nn_prim_fini(&d->to_fwd);
+    nn_prim_fini(&d->to_bwd);
+    nn_prim_fini(&d->from_diff);
+    simclr__aligned_free(d->w_fwd);
+    simclr__aligned_free(d->w_bwd);
+    simclr__aligned_free(d->dw);
+    simclr__free(d);
+}
+
+simclr_status simclr__nn_dense_forward(simclr__nn_dense *d, const float *src,
+                                       const float *weight, const float *bias,
+                                       float *dst, simclr__error *err)
+{
+    const void *w;
+    simclr_status st =
+        nn_weights_in(d->ctx, &d->to_fwd, d->w_fwd, weight, &w, err);
+    void *bufs[] = {NN_IN(src), NN_IN(w), NN_IN(bias), dst};
+
+    return st != SIMCLR_OK ? st : nn_prim_run(d->ctx, &d->fwd, bufs, err);
+}
+
+simclr_status simclr__nn_dense_backward(simclr__nn_dense *d, const float *src,
+                                        const float *weight,
+                                        const float *diff_dst, float *diff_src,
+                                        float *diff_weight, float *diff_bias,
+                                        simclr__error *err)
+{
+    void *dw = d->dw ? d->dw : diff_weight;
+    void *wbufs[] = {NN_IN(src), NN_IN(diff_dst), dw, diff_bias};
+    void *back[] = {dw, diff_weight};
+    simclr_status st;
+    const void *w;
+
+    /* dL/dweight and dL/dbias, then the weights' back to (O, I) */
+    assert(d->bwd_weights.prim);
+    st = nn_prim_run(d->ctx, &d->bwd_weights, wbufs, err);
+    if (st == SIMCLR_OK && d->from_diff.prim)
+        st = nn_prim_run(d->ctx, &d->from_diff, back, err);
+    if (st != SIMCLR_OK || !diff_src)
+        return st;
+
+    /* dL/dsrc */
+    assert(d->bwd_data.prim);
+    st = nn_weights_in(d->ctx, &d->to_bwd, d->w_bwd, weight, &w, err);
+    if (st == SIMCLR_OK) {
+        void *dbufs[] = {NN_IN(diff_dst), NN_IN(w), diff_src};
+
+        st = nn_prim_run(d->ctx, &d->bwd_data, dbufs, err);
+    }
+    return st;
 }

@@ -1,7 +1,8 @@
 /*
- * The compute layer: convolution, batch normalisation, ReLU, pooling and
- * the residual add, each a oneDNN primitive made once for one shape and
- * then run on caller buffers. Nothing outside lib/nn sees oneDNN's types.
+ * The compute layer: convolution, batch normalisation, ReLU, pooling, the
+ * residual add and the dense layer, each a oneDNN primitive made once for
+ * one shape and then run on caller buffers. Nothing outside lib/nn sees
+ * oneDNN's types.
  *
  * Weights and per-channel vectors are float32 in PyTorch's plain layouts
  * (O, I, KH, KW) and (C); the layers reorder weights to the layouts their
@@ -106,6 +107,13 @@ simclr_status simclr__nn_bnorm_create(simclr__nn_ctx *ctx,
                                       simclr__nn_bnorm **out);
 void simclr__nn_bnorm_destroy(simclr__nn_bnorm *bn);
 
+/* The same over plain rows (N, C): batch norm of a dense layer's output
+ * (PyTorch's BatchNorm1d), statistics over the N rows. */
+simclr_status simclr__nn_bnorm_rows_create(simclr__nn_ctx *ctx, int64_t n,
+                                           int64_t c, float eps, bool training,
+                                           bool fuse_relu, simclr__error *err,
+                                           simclr__nn_bnorm **out);
+
 /* Training: normalise with the batch statistics, which are written to
  * mean and var (C each; var is the biased variance). */
 simclr_status simclr__nn_bnorm_forward_train(simclr__nn_bnorm *bn,
@@ -135,6 +143,11 @@ typedef struct simclr__nn_relu simclr__nn_relu;
 simclr_status simclr__nn_relu_create(simclr__nn_ctx *ctx,
                                      simclr__nn_shape shape, bool training,
                                      simclr__error *err, simclr__nn_relu **out);
+/* The same over plain rows (N, C). */
+simclr_status simclr__nn_relu_rows_create(simclr__nn_ctx *ctx, int64_t n,
+                                          int64_t c, bool training,
+                                          simclr__error *err,
+                                          simclr__nn_relu **out);
 void simclr__nn_relu_destroy(simclr__nn_relu *relu);
 simclr_status simclr__nn_relu_forward(simclr__nn_relu *relu, const float *src,
                                       float *dst, simclr__error *err);
@@ -181,5 +194,40 @@ void simclr__nn_add_destroy(simclr__nn_add *add);
 simclr_status simclr__nn_add_forward(simclr__nn_add *add, const float *a,
                                      const float *b, float *dst,
                                      simclr__error *err);
+
+/* ---- dense layer (inner product) ------------------------------------------
+ */
+
+typedef struct simclr__nn_dense simclr__nn_dense;
+
+/* Caller buffers are plain: src (N, I), dst (N, O), weight (O, I) as
+ * PyTorch's Linear, bias (O). The layer reorders the weights into the
+ * layout its primitives prefer (blocked on AVX-512) and the weight
+ * gradient back; the plain-weight GEMM path of oneDNN 2.6 reads past its
+ * own packing buffers, which valgrind reports. */
+typedef struct simclr__nn_dense_desc {
+    int64_t n, in, out;
+    bool bias;          /* with a bias (O) */
+    bool training;      /* also make the backward primitives */
+    bool need_src_grad; /* training: make backward-data too */
+} simclr__nn_dense_desc;
+
+simclr_status simclr__nn_dense_create(simclr__nn_ctx *ctx,
+                                      const simclr__nn_dense_desc *desc,
+                                      simclr__error *err,
+                                      simclr__nn_dense **out);
+void simclr__nn_dense_destroy(simclr__nn_dense *dense);
+/* dst = src weight^T + bias; @p bias is NULL without one. */
+simclr_status simclr__nn_dense_forward(simclr__nn_dense *dense,
+                                       const float *src, const float *weight,
+                                       const float *bias, float *dst,
+                                       simclr__error *err);
+/* diff_weight and diff_bias (when the layer has one) overwritten;
+ * diff_src = dL/dsrc when not NULL (needs need_src_grad). */
+simclr_status simclr__nn_dense_backward(simclr__nn_dense *dense,
+                                        const float *src, const float *weight,
+                                        const float *diff_dst, float *diff_src,
+                                        float *diff_weight, float *diff_bias,
+                                        simclr__error *err);
 
 #endif /* SIMCLR_LIB_NN_H */
