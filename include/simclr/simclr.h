@@ -20,5 +20,6 @@
 #include "simclr/encoder.h"
 #include "simclr/loss.h"
 #include "simclr/optim.h"
+#include "simclr/eval.h"
 
 #endif /* SIMCLR_SIMCLR_H */
