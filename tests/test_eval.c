@@ -78,9 +78,8 @@ static double seconds(void)
 }
 
 /* n rows of dim features around class means (classes, dim), noise sd. */
-static void gaussians(const double *means, size_t classes, size_t n,
-                      size_t dim, double sd, uint64_t seed, float *x,
-                      int32_t *y)
+static void gaussians(const double *means, size_t classes, size_t n, size_t dim,
+                      double sd, uint64_t seed, float *x, int32_t *y)
 {
     uint64_t state = seed;
 
@@ -139,8 +138,7 @@ static void test_separated_clusters(void **state)
 
     probe = make_probe(1e-4, 1e-6);
     assert_int_equal(simclr_probe_fit(probe, train, ytr, N, D, K), SIMCLR_OK);
-    assert_int_equal(simclr_probe_fit_info(probe, &iterations, NULL,
-                                           &grad_max),
+    assert_int_equal(simclr_probe_fit_info(probe, &iterations, NULL, &grad_max),
                      SIMCLR_OK);
     assert_true(grad_max <= 1e-6);
     assert_true(iterations > 0 && iterations < 1000);
@@ -154,9 +152,9 @@ static void test_separated_clusters(void **state)
         test[r * D + D - 1] = 3.0f;
     simclr_knn_config_init(&kcfg);
     kcfg.k = 20;
-    assert_int_equal(simclr_knn_accuracy(&kcfg, train, ytr, N, test, yte, M,
-                                         D, K, &acc),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_knn_accuracy(&kcfg, train, ytr, N, test, yte, M, D, K, &acc),
+        SIMCLR_OK);
     assert_true(acc == 1.0);
     free(train);
     free(test);
@@ -251,9 +249,9 @@ static void check_knn_case(const ref_set *set, size_t k, double t,
     cfg.temperature = t;
     for (int threads = 1; threads <= 2; threads++) {
         simclr_set_num_threads(threads);
-        assert_int_equal(simclr_knn_predict(&cfg, set->train, set->ytr,
-                                            set->n, set->test, set->m,
-                                            set->dim, set->classes, got),
+        assert_int_equal(simclr_knn_predict(&cfg, set->train, set->ytr, set->n,
+                                            set->test, set->m, set->dim,
+                                            set->classes, got),
                          SIMCLR_OK);
         for (size_t i = 0; i < set->m; i++) {
             if (got[i] != want[i])
@@ -263,8 +261,8 @@ static void check_knn_case(const ref_set *set, size_t k, double t,
         }
     }
     assert_int_equal(simclr_knn_accuracy(&cfg, set->train, set->ytr, set->n,
-                                         set->test, set->yte, set->m,
-                                         set->dim, set->classes, &acc),
+                                         set->test, set->yte, set->m, set->dim,
+                                         set->classes, &acc),
                      SIMCLR_OK);
     assert_true(fabs(acc - ref_acc) < 1e-12);
     simclr_set_num_threads(0);
@@ -314,12 +312,12 @@ static void check_probe_case(const ref_set *set, double l2, const char *stem,
     if (worst > 1e-5 * scale)
         fail_msg("probe l2=%g: weights differ by %g (largest %g)", l2, worst,
                  scale);
-    assert_int_equal(simclr_probe_predict(probe, set->test, set->m, set->dim,
-                                          got_pred),
-                     SIMCLR_OK);
+    assert_int_equal(
+        simclr_probe_predict(probe, set->test, set->m, set->dim, got_pred),
+        SIMCLR_OK);
     assert_memory_equal(got_pred, want_pred, set->m * sizeof(int32_t));
-    assert_int_equal(simclr_probe_accuracy(probe, set->test, set->yte,
-                                           set->m, set->dim, &acc),
+    assert_int_equal(simclr_probe_accuracy(probe, set->test, set->yte, set->m,
+                                           set->dim, &acc),
                      SIMCLR_OK);
     assert_true(fabs(acc - ref_acc) < 1e-12);
     simclr_probe_destroy(probe);
@@ -344,14 +342,14 @@ static void test_matches_reference(void **state)
         double t, acc;
         char file[128];
 
-        if (sscanf(line, "knn %zu %zu %zu %zu %zu %lf %127s %lf", &n, &m,
-                   &dim, &classes, &k, &t, file, &acc) == 8) {
+        if (sscanf(line, "knn %zu %zu %zu %zu %zu %lf %127s %lf", &n, &m, &dim,
+                   &classes, &k, &t, file, &acc) == 8) {
             if (!set.train)
                 load_set(&set, n, m, dim, classes);
             check_knn_case(&set, k, t, file, acc);
             knn_cases++;
-        } else if (sscanf(line, "probe %zu %zu %zu %zu %lf %127s %lf", &n,
-                          &m, &dim, &classes, &t, file, &acc) == 7) {
+        } else if (sscanf(line, "probe %zu %zu %zu %zu %lf %127s %lf", &n, &m,
+                          &dim, &classes, &t, file, &acc) == 7) {
             if (!set.train)
                 load_set(&set, n, m, dim, classes);
             check_probe_case(&set, t, file, acc);
@@ -396,8 +394,8 @@ static void test_thread_count_independent(void **state)
 /* ---- raw Fashion-MNIST pixels ----------------------------------------- */
 
 /* The first @p limit images of a split as (n, 784) floats in [0, 1]. */
-static size_t load_fashion(simclr_dataset_split split, size_t limit,
-                           float **x, int32_t **y)
+static size_t load_fashion(simclr_dataset_split split, size_t limit, float **x,
+                           int32_t **y)
 {
     simclr_dataset_options o;
     simclr_dataset *ds;
@@ -482,8 +480,7 @@ static void test_fashion(void **state)
     assert_int_equal(simclr_probe_create(NULL, &probe), SIMCLR_OK);
     assert_int_equal(simclr_probe_fit(probe, xtr, ytr, ntr, 784, 10),
                      SIMCLR_OK);
-    assert_int_equal(simclr_probe_fit_info(probe, &iterations, NULL,
-                                           &grad_max),
+    assert_int_equal(simclr_probe_fit_info(probe, &iterations, NULL, &grad_max),
                      SIMCLR_OK);
     assert_int_equal(simclr_probe_accuracy(probe, xte, yte, nte, 784, &acc),
                      SIMCLR_OK);
@@ -499,11 +496,11 @@ static void test_fashion(void **state)
     simclr_probe_destroy(probe);
 
     t0 = seconds();
-    assert_int_equal(simclr_knn_accuracy(NULL, xtr, ytr, ntr, xte, yte, nte,
-                                         784, 10, &acc),
-                     SIMCLR_OK);
-    print_message("k-NN %zu / %zu: %.4f (reference %.4f), %.1f s\n", ntr,
-                  nte, acc, KNN_REF, seconds() - t0);
+    assert_int_equal(
+        simclr_knn_accuracy(NULL, xtr, ytr, ntr, xte, yte, nte, 784, 10, &acc),
+        SIMCLR_OK);
+    print_message("k-NN %zu / %zu: %.4f (reference %.4f), %.1f s\n", ntr, nte,
+                  acc, KNN_REF, seconds() - t0);
     assert_true(fabs(acc - KNN_REF) <= 3.0 / FASHION_TEST);
     free(xtr);
     free(ytr);
@@ -530,8 +527,7 @@ static void test_bad_config(void **state)
     (void)state;
     assert_int_equal(simclr_probe_config_init(NULL),
                      SIMCLR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(simclr_knn_config_init(NULL),
-                     SIMCLR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(simclr_knn_config_init(NULL), SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_probe_create(NULL, NULL),
                      SIMCLR_ERR_INVALID_ARGUMENT);
 
@@ -609,8 +605,7 @@ static void test_bad_knn_input(void **state)
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_knn_predict(&kc, x, y, 4, x, 4, 2, 2, NULL),
                      SIMCLR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(simclr_knn_accuracy(&kc, x, y, 4, x, NULL, 4, 2, 2,
-                                         &acc),
+    assert_int_equal(simclr_knn_accuracy(&kc, x, y, 4, x, NULL, 4, 2, 2, &acc),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_int_equal(simclr_knn_accuracy(&kc, x, y, 4, x, y, 4, 2, 2, NULL),
                      SIMCLR_ERR_INVALID_ARGUMENT);
@@ -629,8 +624,7 @@ static void test_bad_knn_input(void **state)
     assert_int_equal(simclr_knn_predict(&kc, x, bad, 4, x, 4, 2, 2, pred),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_error_mentions(simclr_last_error(), "row 2");
-    assert_int_equal(simclr_knn_accuracy(&kc, x, y, 4, x, bad, 4, 2, 2,
-                                         &acc),
+    assert_int_equal(simclr_knn_accuracy(&kc, x, y, 4, x, bad, 4, 2, 2, &acc),
                      SIMCLR_ERR_INVALID_ARGUMENT);
     assert_error_mentions(simclr_last_error(), "test labels");
 
@@ -679,13 +673,10 @@ static void test_bad_probe_input(void **state)
     assert_int_equal(simclr_probe_fit_info(probe, &iterations, NULL, NULL),
                      SIMCLR_ERR_STATE);
 
-    assert_int_equal(simclr_probe_fit(probe, x, y, 0, 2, 2),
-                     SIMCLR_ERR_SHAPE);
-    assert_int_equal(simclr_probe_fit(probe, x, y, 4, 0, 2),
-                     SIMCLR_ERR_SHAPE);
+    assert_int_equal(simclr_probe_fit(probe, x, y, 0, 2, 2), SIMCLR_ERR_SHAPE);
+    assert_int_equal(simclr_probe_fit(probe, x, y, 4, 0, 2), SIMCLR_ERR_SHAPE);
     assert_error_mentions(simclr_probe_error(probe), "dimension 0");
-    assert_int_equal(simclr_probe_fit(probe, x, y, 4, 2, 1),
-                     SIMCLR_ERR_SHAPE);
+    assert_int_equal(simclr_probe_fit(probe, x, y, 4, 2, 1), SIMCLR_ERR_SHAPE);
     assert_error_mentions(simclr_probe_error(probe), "1 classes");
     assert_int_equal(simclr_probe_fit(probe, x, bad, 4, 2, 2),
                      SIMCLR_ERR_INVALID_ARGUMENT);
