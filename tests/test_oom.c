@@ -190,6 +190,55 @@ static simclr_status loss_forward_backward(void)
     return st;
 }
 
+/* Features of 3 classes in 5 dimensions for the evaluation paths. */
+static void eval_features(float *x, int32_t *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % 3);
+        for (size_t j = 0; j < 5; j++) {
+            float bump = (size_t)y[i] == j ? 4.0f : 0.0f;
+
+            x[i * 5 + j] = (float)((i * 7 + j * 3) % 11) + bump;
+        }
+    }
+}
+
+/* A linear probe: fit, predict through the accuracy, weights. */
+static simclr_status probe_fit(void)
+{
+    static float x[30 * 5], w[3 * 5], b[3];
+    static int32_t y[30];
+    simclr_probe *probe;
+    simclr_status st;
+    double acc;
+
+    eval_features(x, y, 30);
+    st = simclr_probe_create(NULL, &probe);
+    if (st != SIMCLR_OK)
+        return st;
+    st = simclr_probe_fit(probe, x, y, 30, 5, 3);
+    if (st == SIMCLR_OK)
+        st = simclr_probe_accuracy(probe, x, y, 30, 5, &acc);
+    if (st == SIMCLR_OK)
+        st = simclr_probe_weights(probe, w, b);
+    simclr_probe_destroy(probe);
+    return st;
+}
+
+/* k-NN accuracy with k = 4. */
+static simclr_status knn_accuracy(void)
+{
+    static float x[30 * 5];
+    static int32_t y[30];
+    simclr_knn_config cfg;
+    double acc;
+
+    eval_features(x, y, 30);
+    simclr_knn_config_init(&cfg);
+    cfg.k = 4;
+    return simclr_knn_accuracy(&cfg, x, y, 30, x, y, 30, 5, 3, &acc);
+}
+
 /* An AdamW optimizer with two parameters, and one step. */
 static simclr_status optim_step(void)
 {
@@ -461,6 +510,8 @@ static const struct {
      * thread-local blocks as possibly lost. */
     {"loss_forward_backward", loss_forward_backward},
     {"optim_step", optim_step},
+    {"probe_fit", probe_fit},
+    {"knn_accuracy", knn_accuracy},
     {"encoder_create", make_encoder},
     {"encoder_train_step", encoder_train_step},
     {"encode_tensor", encoder_encode},

@@ -21,5 +21,6 @@
 #include "simclr/projector.h"
 #include "simclr/loss.h"
 #include "simclr/optim.h"
+#include "simclr/eval.h"
 
 #endif /* SIMCLR_SIMCLR_H */
