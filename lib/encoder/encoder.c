@@ -447,45 +447,14 @@ size_t simclr_encoder_param_count(const simclr_encoder *enc)
     return enc ? enc->nparams : 0;
 }
 
-static simclr_status describe(const simclr__param *p, simclr_param_info *out)
-{
-    uint32_t i;
-
-    out->name = p->name;
-    out->kind = p->kind;
-    out->dtype = p->dtype;
-    out->ndim = p->ndim;
-    for (i = 0; i < 4; i++)
-        out->shape[i] = i < p->ndim ? p->shape[i] : 0;
-    out->numel = p->numel;
-    out->value = p->value;
-    out->value_i64 = p->value_i64;
-    out->grad = p->grad;
-    return SIMCLR_OK;
-}
-
-static simclr_status check_info(const simclr_param_info *out)
-{
-    if (out->size < sizeof(simclr_param_info))
-        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "simclr_param_info size %zu is below %zu",
-                            out->size, sizeof(simclr_param_info));
-    return SIMCLR_OK;
-}
-
 simclr_status simclr_encoder_param(const simclr_encoder *enc, size_t i,
                                    simclr_param_info *out)
 {
     if (!enc || !out)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "encoder or parameter info is NULL");
-    if (check_info(out) != SIMCLR_OK)
-        return SIMCLR_ERR_INVALID_ARGUMENT;
-    if (i >= enc->nparams)
-        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "parameter index %zu is not below %zu", i,
-                            enc->nparams);
-    return describe(&enc->params[i], out);
+    return simclr__param_describe(enc->params, enc->nparams, i, "encoder",
+                                  out);
 }
 
 simclr_status simclr_encoder_param_find(const simclr_encoder *enc,
@@ -497,30 +466,17 @@ simclr_status simclr_encoder_param_find(const simclr_encoder *enc,
     if (!enc || !name || !out)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "encoder, name or parameter info is NULL");
-    if (check_info(out) != SIMCLR_OK)
-        return SIMCLR_ERR_INVALID_ARGUMENT;
-    for (i = 0; i < enc->nparams; i++)
-        if (strcmp(enc->params[i].name, name) == 0)
-            return describe(&enc->params[i], out);
-    return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                        "the %s encoder has no tensor %s",
-                        archs[enc->cfg.arch].name, name);
+    i = simclr__param_index(enc->params, enc->nparams, name);
+    if (i == enc->nparams)
+        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
+                            "the %s encoder has no tensor %s",
+                            archs[enc->cfg.arch].name, name);
+    return simclr__param_describe(enc->params, enc->nparams, i, "encoder",
+                                  out);
 }
 
 /* ---- compute --------------------------------------------------------------
  */
-
-static simclr_status check_finite(simclr__error *err, const float *x,
-                                  size_t count, const char *what)
-{
-    size_t i;
-
-    for (i = 0; i < count; i++)
-        if (!isfinite(x[i]))
-            return simclr__fail(err, SIMCLR_ERR_NUMERIC,
-                                "%s element %zu is not finite", what, i);
-    return SIMCLR_OK;
-}
 
 /* Check an (n, C, H, W) input against the config; its element count. */
 static simclr_status input_count(simclr_encoder *enc, simclr__error *err,
@@ -569,7 +525,7 @@ simclr_status simclr_encoder_forward_train(simclr_encoder *enc,
                 "channel (batch %zu at %lld x %lld); use a larger batch",
                 u->name, n, (long long)u->dst.h, (long long)u->dst.w);
     }
-    if ((st = check_finite(&enc->err, src, count, "training input")) !=
+    if ((st = simclr__check_finite(&enc->err, src, count, "training input")) !=
         SIMCLR_OK)
         return st;
 
@@ -606,7 +562,7 @@ simclr_status simclr_encoder_backward(simclr_encoder *enc,
                             "backward: no training forward to go back "
                             "through");
     n = simclr__plan_batch(enc->train);
-    if ((st = check_finite(&enc->err, diff_dst, n * enc->dim,
+    if ((st = simclr__check_finite(&enc->err, diff_dst, n * enc->dim,
                            "gradient of the features")) != SIMCLR_OK)
         return st;
     simclr__nn_threads_begin();
@@ -663,7 +619,7 @@ simclr_status simclr_encode_tensor(simclr_encoder *enc, const float *src,
                             "encode: encoder, src or dst is NULL");
     st = input_count(enc, &err, n, channels, height, width, &count);
     if (st == SIMCLR_OK)
-        st = check_finite(&err, src, count, "encoder input");
+        st = simclr__check_finite(&err, src, count, "encoder input");
     if (st == SIMCLR_OK)
         st = take_plan(enc, n, &err, &plan);
     if (st == SIMCLR_OK) {

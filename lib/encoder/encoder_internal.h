@@ -10,25 +10,12 @@
 #include <stdbool.h>
 
 #include "common/common.h"
+#include "common/param.h"
 #include "nn/nn.h"
 #include "simclr/encoder.h"
 
-#define SIMCLR__PARAM_NAME_MAX 64
 /* Idle inference plans kept for reuse by simclr_encode_tensor(). */
 #define SIMCLR__ENCODER_POOL_MAX 8
-
-/* One named tensor, stored in PyTorch's layout. */
-typedef struct simclr__param {
-    char name[SIMCLR__PARAM_NAME_MAX];
-    simclr_param_kind kind;
-    simclr_param_dtype dtype;
-    uint32_t ndim;
-    uint64_t shape[4];
-    size_t numel;
-    float *value;       /* F32 */
-    int64_t *value_i64; /* I64 */
-    float *grad;        /* trained tensors only */
-} simclr__param;
 
 /* A convolution followed by batch norm and, if relu, a ReLU. */
 typedef struct simclr__unit {

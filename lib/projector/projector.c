@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/param.h"
 #include "common/rng.h"
 #include "nn/nn.h"
 #include "simclr/projector.h"
@@ -22,25 +23,12 @@
 #define MAX_DIM     65536u
 #define MAX_LAYERS  3
 #define MAX_PARAMS  17
-#define NAME_MAX_   32
 /* The view number of the random streams of the initial weights: one
  * stream (seed, 0, tensor index, INIT_VIEW) per tensor. */
 #define INIT_VIEW 0x48454144u
 #define NONE      ((size_t)-1)
 
 /* One named tensor, stored in PyTorch's layout. */
-typedef struct head_param {
-    char name[NAME_MAX_];
-    simclr_param_kind kind;
-    simclr_param_dtype dtype;
-    uint32_t ndim;
-    uint64_t shape[4]; /* the first ndim (0 to 2) are used */
-    size_t numel;
-    float *value;
-    int64_t *value_i64;
-    float *grad;
-} head_param;
-
 /* One layer: dense, optional batch norm, optional ReLU. Parameter
  * indices are NONE for what the layer does not have. */
 typedef struct head_layer {
@@ -75,7 +63,7 @@ typedef struct head_plan {
 struct simclr_projector {
     simclr_projector_config cfg;
     simclr__error err;
-    head_param params[MAX_PARAMS];
+    simclr__param params[MAX_PARAMS];
     size_t nparams;
     head_layer layers[MAX_LAYERS];
     size_t nlayers;
@@ -137,7 +125,7 @@ static simclr_status add_param(simclr_projector *proj, int module,
                                uint32_t ndim, uint64_t d0, uint64_t d1,
                                size_t *index)
 {
-    head_param *p = &proj->params[proj->nparams];
+    simclr__param *p = &proj->params[proj->nparams];
     size_t bytes;
 
     assert(proj->nparams < MAX_PARAMS);
@@ -170,7 +158,7 @@ static simclr_status add_param(simclr_projector *proj, int module,
 /* PyTorch's nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
 static void init_uniform(simclr_projector *proj, size_t index, int64_t in)
 {
-    head_param *p = &proj->params[index];
+    simclr__param *p = &proj->params[index];
     double bound = 1.0 / sqrt((double)in);
     simclr__rng rng;
     size_t i;
@@ -180,7 +168,7 @@ static void init_uniform(simclr_projector *proj, size_t index, int64_t in)
         p->value[i] = (float)simclr__rng_range(&rng, -bound, bound);
 }
 
-static void fill(head_param *p, float v)
+static void fill(simclr__param *p, float v)
 {
     size_t i;
 
@@ -381,7 +369,7 @@ static float *shift_of(const simclr_projector *proj, const head_plan *plan,
 static simclr_status plan_forward(simclr_projector *proj, head_plan *plan,
                                   const float *src)
 {
-    const head_param *p = proj->params;
+    const simclr__param *p = proj->params;
     simclr__error *err = &proj->err;
     simclr_status st;
     size_t i;
@@ -443,7 +431,7 @@ static void plan_update_running(simclr_projector *proj, head_plan *plan)
 static simclr_status plan_backward(simclr_projector *proj, head_plan *plan,
                                    const float *diff_dst, float *diff_src)
 {
-    const head_param *p = proj->params;
+    const simclr__param *p = proj->params;
     simclr__error *err = &proj->err;
     size_t i = proj->nlayers, count;
     simclr_status st;
@@ -560,38 +548,14 @@ size_t simclr_projector_param_count(const simclr_projector *proj)
     return proj ? proj->nparams : 0;
 }
 
-static simclr_status describe(const head_param *p, simclr_param_info *out)
-{
-    uint32_t i;
-
-    if (out->size < sizeof(simclr_param_info))
-        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "simclr_param_info size %zu is below %zu",
-                            out->size, sizeof(simclr_param_info));
-    out->name = p->name;
-    out->kind = p->kind;
-    out->dtype = p->dtype;
-    out->ndim = p->ndim;
-    for (i = 0; i < 4; i++)
-        out->shape[i] = i < p->ndim ? p->shape[i] : 0;
-    out->numel = p->numel;
-    out->value = p->value;
-    out->value_i64 = p->value_i64;
-    out->grad = p->grad;
-    return SIMCLR_OK;
-}
-
 simclr_status simclr_projector_param(const simclr_projector *proj, size_t i,
                                      simclr_param_info *out)
 {
     if (!proj || !out)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "projector or parameter info is NULL");
-    if (i >= proj->nparams)
-        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
-                            "projector parameter index %zu is not below %zu", i,
-                            proj->nparams);
-    return describe(&proj->params[i], out);
+    return simclr__param_describe(proj->params, proj->nparams, i, "projector",
+                                  out);
 }
 
 simclr_status simclr_projector_param_find(const simclr_projector *proj,
@@ -603,27 +567,18 @@ simclr_status simclr_projector_param_find(const simclr_projector *proj,
     if (!proj || !name || !out)
         return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
                             "projector, name or parameter info is NULL");
-    for (i = 0; i < proj->nparams; i++)
-        if (strcmp(proj->params[i].name, name) == 0)
-            return describe(&proj->params[i], out);
-    return simclr__fail(
-        NULL, SIMCLR_ERR_INVALID_ARGUMENT, "the %s projector has no tensor %s",
-        proj->cfg.kind == SIMCLR_PROJECTOR_V1 ? "v1" : "v2", name);
+    i = simclr__param_index(proj->params, proj->nparams, name);
+    if (i == proj->nparams)
+        return simclr__fail(NULL, SIMCLR_ERR_INVALID_ARGUMENT,
+                            "the %s projector has no tensor %s",
+                            proj->cfg.kind == SIMCLR_PROJECTOR_V1 ? "v1"
+                                                                  : "v2",
+                            name);
+    return simclr__param_describe(proj->params, proj->nparams, i, "projector",
+                                  out);
 }
 
 /* ---- compute ------------------------------------------------------------- */
-
-static simclr_status check_finite(simclr__error *err, const float *x,
-                                  size_t count, const char *what)
-{
-    size_t i;
-
-    for (i = 0; i < count; i++)
-        if (!isfinite(x[i]))
-            return simclr__fail(err, SIMCLR_ERR_NUMERIC,
-                                "%s element %zu is not finite", what, i);
-    return SIMCLR_OK;
-}
 
 /* Check the arguments of a forward call; @p count gets n * D. */
 static simclr_status check_forward(simclr_projector *proj, const float *src,
@@ -647,7 +602,7 @@ static simclr_status check_forward(simclr_projector *proj, const float *src,
                             "projector %s: a batch of %zu rows is too large",
                             call, n);
     *count = n * dim;
-    return check_finite(&proj->err, src, *count, "projector input");
+    return simclr__check_finite(&proj->err, src, *count, "projector input");
 }
 
 /* The plan in @p slot for batch @p n, made anew if it is for another. */
@@ -706,7 +661,7 @@ simclr_status simclr_projector_backward(simclr_projector *proj,
         return simclr__fail(&proj->err, SIMCLR_ERR_STATE,
                             "projector backward: no training forward to go "
                             "back through");
-    st = check_finite(&proj->err, diff_dst, proj->train->n * proj->cfg.out_dim,
+    st = simclr__check_finite(&proj->err, diff_dst, proj->train->n * proj->cfg.out_dim,
                       "projector gradient dL/dz");
     if (st != SIMCLR_OK)
         return st;
