@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "image/decode_internal.h"
+#include "image/png_report.h"
 
 #define FORMAT "PNG"
 
@@ -37,8 +38,7 @@ typedef struct png_ctx {
     png_structp png;
     png_infop info;
     size_t offset;        /* read position in job->data */
-    int out_of_memory;    /* an allocation failed: report NOMEM */
-    char message[256];    /* libpng's error text */
+    simclr__png_report report; /* libpng's error text, NOMEM */
     simclr_status status; /* set before a png_error of our own */
     uint8_t *rows;        /* interlaced images: all rows, expanded */
     png_bytep *row_ptrs;  /* into rows */
@@ -142,38 +142,6 @@ static simclr_status check_header(const simclr__decode_job *job)
 }
 
 /* ---- libpng callbacks ------------------------------------------------ */
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    png_ctx *ctx = png_get_error_ptr(png);
-
-    snprintf(ctx->message, sizeof(ctx->message), "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg)
-{
-    /* Warnings are about ancillary chunks libpng skips; the image is
-     * unaffected. */
-    (void)png;
-    (void)msg;
-}
-
-static png_voidp on_malloc(png_structp png, png_alloc_size_t size)
-{
-    png_ctx *ctx = png_get_mem_ptr(png);
-    void *p = simclr__malloc(size);
-
-    if (!p)
-        ctx->out_of_memory = 1;
-    return p;
-}
-
-static void on_free(png_structp png, png_voidp ptr)
-{
-    (void)png;
-    simclr__free(ptr);
-}
 
 static void on_read(png_structp png, png_bytep dst, size_t length)
 {
@@ -292,8 +260,10 @@ simclr_status simclr__decode_png(const simclr__decode_job *job,
     memset(&ctx, 0, sizeof(ctx));
     ctx.job = job;
     ctx.status = SIMCLR_ERR_CORRUPT;
-    ctx.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
-                                       on_warning, &ctx, on_malloc, on_free);
+    ctx.png = png_create_read_struct_2(
+        PNG_LIBPNG_VER_STRING, &ctx.report, simclr__png_on_error,
+        simclr__png_on_warning, &ctx.report, simclr__png_on_malloc,
+        simclr__png_on_free);
     if (ctx.png)
         ctx.info = png_create_info_struct(ctx.png);
     if (!ctx.png || !ctx.info) {
@@ -303,10 +273,10 @@ simclr_status simclr__decode_png(const simclr__decode_job *job,
     }
 
     st = run_libpng(&ctx);
-    if (st != SIMCLR_OK && ctx.message[0]) {
-        if (ctx.out_of_memory)
+    if (st != SIMCLR_OK && ctx.report.message[0]) {
+        if (ctx.report.out_of_memory)
             st = SIMCLR_ERR_NOMEM;
-        simclr__decode_fail(job, FORMAT, st, "%s", ctx.message);
+        simclr__decode_fail(job, FORMAT, st, "%s", ctx.report.message);
     }
     png_destroy_read_struct(&ctx.png, &ctx.info, NULL);
     simclr__free(ctx.row);

@@ -12,45 +12,15 @@
 #include "simclr/image.h"
 #include "common/atomic_file.h"
 #include "common/common.h"
+#include "png_report.h"
 
 typedef struct write_ctx {
     const simclr_image *image;
     FILE *file;
     png_structp png;
     png_infop info;
-    int out_of_memory;
-    char message[256];
+    simclr__png_report report; /* libpng's error text, NOMEM */
 } write_ctx;
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    write_ctx *ctx = png_get_error_ptr(png);
-
-    snprintf(ctx->message, sizeof(ctx->message), "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg)
-{
-    (void)png;
-    (void)msg;
-}
-
-static png_voidp on_malloc(png_structp png, png_alloc_size_t size)
-{
-    write_ctx *ctx = png_get_mem_ptr(png);
-    void *p = simclr__malloc(size);
-
-    if (!p)
-        ctx->out_of_memory = 1;
-    return p;
-}
-
-static void on_free(png_structp png, png_voidp ptr)
-{
-    (void)png;
-    simclr__free(ptr);
-}
 
 /* Encode every row; 0 on success, -1 after a libpng error. */
 static int encode(write_ctx *ctx)
@@ -77,8 +47,10 @@ static simclr_status write_to(write_ctx *ctx, const char *path)
 {
     int failed;
 
-    ctx->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, ctx, on_error,
-                                         on_warning, ctx, on_malloc, on_free);
+    ctx->png = png_create_write_struct_2(
+        PNG_LIBPNG_VER_STRING, &ctx->report, simclr__png_on_error,
+        simclr__png_on_warning, &ctx->report, simclr__png_on_malloc,
+        simclr__png_on_free);
     if (ctx->png)
         ctx->info = png_create_info_struct(ctx->png);
     if (!ctx->png || !ctx->info) {
@@ -90,8 +62,8 @@ static simclr_status write_to(write_ctx *ctx, const char *path)
     png_destroy_write_struct(&ctx->png, &ctx->info);
     if (failed)
         return simclr__fail(
-            NULL, ctx->out_of_memory ? SIMCLR_ERR_NOMEM : SIMCLR_ERR_IO,
-            "%s: PNG: %s", path, ctx->message);
+            NULL, ctx->report.out_of_memory ? SIMCLR_ERR_NOMEM : SIMCLR_ERR_IO,
+            "%s: PNG: %s", path, ctx->report.message);
     return SIMCLR_OK;
 }
 
