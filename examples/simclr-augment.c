@@ -127,6 +127,15 @@ static int parse_args(int argc, char **argv, options *o)
     }
     o->files = argv + i;
     o->nfiles = argc - i;
+    /* After an explicit "--" every word is a file name. */
+    for (; i < argc && strcmp(argv[i - 1], "--") != 0; i++)
+        if (strncmp(argv[i], "--", 2) == 0) {
+            fprintf(stderr,
+                    "simclr-augment: '%s' after the images: options come "
+                    "first\n",
+                    argv[i]);
+            return 2;
+        }
     if (o->data && o->nfiles > 0) {
         fprintf(stderr, "simclr-augment: give image files or --data, not "
                         "both\n");

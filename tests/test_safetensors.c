@@ -585,8 +585,8 @@ static void test_header_length(void **state)
         simclr_status status;
         const char *message;
     } cases[] = {
-        {UINT64_MAX, SIMCLR_ERR_LIMIT, "above the limit of 100000000 bytes"},
-        {100000001, SIMCLR_ERR_LIMIT, "header length 100000001 is above"},
+        {UINT64_MAX, SIMCLR_ERR_CORRUPT, "not a safetensors file?"},
+        {100000001, SIMCLR_ERR_CORRUPT, "runs past the end of the file"},
         {100000000, SIMCLR_ERR_CORRUPT, "runs past the end of the file"},
         {9, SIMCLR_ERR_CORRUPT,
          "header length 9 runs past the end of the "
@@ -605,6 +605,20 @@ static void test_header_length(void **state)
             simclr__st_open_memory(bytes, sizeof(bytes), "h", &err, &f),
             cases[i].status);
         assert_non_null(strstr(err.msg, cases[i].message));
+    }
+    /* A header above the limit inside a file that holds it. */
+    {
+        size_t big = 8 + 100000001;
+        uint8_t *huge = calloc(big, 1);
+
+        assert_non_null(huge);
+        for (b = 0; b < 8; b++)
+            huge[b] = (uint8_t)(100000001ull >> (8 * b));
+        assert_int_equal(simclr__st_open_memory(huge, big, "h", &err, &f),
+                         SIMCLR_ERR_LIMIT);
+        assert_non_null(strstr(err.msg, "header length 100000001 is above "
+                                        "the limit of 100000000 bytes"));
+        free(huge);
     }
     assert_int_equal(simclr__st_open_memory(bytes, 7, "h", &err, &f),
                      SIMCLR_ERR_CORRUPT);

@@ -579,17 +579,19 @@ static simclr_status parse_file(simclr__st_file *f, simclr__error *err)
                             f->source, f->size);
     for (i = 0; i < 8; i++)
         header_len |= (uint64_t)p[i] << (8 * i);
+    /* Past the end first: that is what any other kind of file (an image
+     * given as weights) looks like. */
+    if (header_len > f->size - 8)
+        return simclr__fail(err, SIMCLR_ERR_CORRUPT,
+                            "%s: the header length %llu runs past the end of "
+                            "the file (%zu bytes): not a safetensors file?",
+                            f->source, (unsigned long long)header_len, f->size);
     if (header_len > MAX_HEADER_BYTES)
         return simclr__fail(err, SIMCLR_ERR_LIMIT,
                             "%s: the header length %llu is above the limit "
                             "of %u bytes",
                             f->source, (unsigned long long)header_len,
                             MAX_HEADER_BYTES);
-    if (header_len > f->size - 8)
-        return simclr__fail(err, SIMCLR_ERR_CORRUPT,
-                            "%s: the header length %llu runs past the end of "
-                            "the file (%zu bytes)",
-                            f->source, (unsigned long long)header_len, f->size);
     data = p + 8 + header_len;
     data_size = f->size - 8 - (size_t)header_len;
 

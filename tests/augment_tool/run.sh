@@ -33,6 +33,11 @@ for flag in --count --size; do
 done
 
 status=0
+"$augment" --out "$tmp/late.png" "$picture" --seed 3 2> "$tmp/err" || status=$?
+[ "$status" -eq 2 ] || fail "exit status $status for an option after the images"
+grep -q -- "--seed" "$tmp/err" || fail "no message naming the late option"
+
+status=0
 "$augment" --out "$tmp/none.png" "$tmp/missing.png" 2> "$tmp/err" || status=$?
 [ "$status" -eq 1 ] || fail "exit status $status for a missing file, not 1"
 grep -q "missing.png" "$tmp/err" || fail "error does not name the file"
